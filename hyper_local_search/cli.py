@@ -1,0 +1,122 @@
+"""Command line of the HLS experiment: flags -> RunConfig -> pipeline.run -> outputs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from datasets.registry import DATASET_NAMES, load_dataset
+from hyper_local_search.pipeline import RunConfig, UnitResult, run
+from hyper_local_search.report import run_settings, write_outputs
+from optuna_training.samplers import SAMPLER_NAMES
+from utils.errors import InputError
+
+#: Default output directory, relative to the project root (not the working directory).
+DEFAULT_OUTPUT_DIR = Path(__file__).resolve().parents[1] / "outputs"
+
+
+def build_parser(
+    *, trials: int, simulations: int, dataset: str, samplers: Sequence[str], seed: int
+) -> argparse.ArgumentParser:
+    """The argument parser; the keyword arguments are the script's constants (defaults)."""
+    parser = argparse.ArgumentParser(
+        prog="HLS_one_direction_search.py",
+        description="Optuna studies of elastic-net (l1, l2), then one LP-based hyper local "
+        "search step from each study's best model (Sinha & Gunwal).",
+    )
+    parser.add_argument("--trials", type=int, default=trials, help=f"Optuna trials per study "
+                        f"(default {trials}).")
+    parser.add_argument("--simulations", type=int, default=simulations,
+                        help=f"studies per sampler (default {simulations}).")
+    parser.add_argument("--dataset", default=dataset,
+                        help=f"one of {', '.join(DATASET_NAMES)}, or a path to a CSV file "
+                        f"(with --target) (default {dataset}).")
+    parser.add_argument("--target", default=None, help="target column of a CSV dataset.")
+    parser.add_argument("--samplers", nargs="+", default=list(samplers), metavar="SAMPLER",
+                        help=f"any of {', '.join(SAMPLER_NAMES)} (default: "
+                        f"{' '.join(samplers)}).")
+    parser.add_argument("--seed", type=int, default=seed,
+                        help=f"run seed; every simulation's seed derives from it (default {seed}).")
+    parser.add_argument("--n-jobs", type=int, default=-1,
+                        help="worker processes; -1 (default) uses every core. Results do not "
+                        "depend on it.")
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
+                        help="where results_summary/, figures/ and models/ go "
+                        "(default: outputs/ in the project).")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar.")
+    return parser
+
+
+def _check_output_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--output-dir {path} is a file; give a directory.")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"--output-dir {path} cannot be written ({probe} is not writable); "
+                         "choose another directory.")
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    trials: int = 100,
+    simulations: int = 50,
+    dataset: str = "house_price",
+    samplers: Sequence[str] = SAMPLER_NAMES,
+    seed: int = 0,
+) -> int:
+    """Run the experiment from command-line flags; returns the exit status.
+
+    Bad input (InputError) prints one line to stderr and returns 2, without a traceback.
+    """
+    parser = build_parser(
+        trials=trials, simulations=simulations, dataset=dataset, samplers=samplers, seed=seed
+    )
+    args = parser.parse_args(argv)
+    argv_list = list(sys.argv[1:] if argv is None else argv)
+    command = shlex.join(["python", "hyper_local_search/HLS_one_direction_search.py", *argv_list])
+    try:
+        config = RunConfig(
+            dataset=args.dataset,
+            target=args.target,
+            samplers=tuple(args.samplers),
+            n_trials=args.trials,
+            n_simulations=args.simulations,
+            seed=args.seed,
+            n_jobs=args.n_jobs,
+        )
+        _check_output_dir(args.output_dir)
+        splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
+        print(f"{splits.description()}; {len(config.samplers)} samplers x "
+              f"{config.n_simulations} simulations x {config.n_trials} trials", file=sys.stderr)
+        start = time.perf_counter()
+        n_units = len(config.samplers) * config.n_simulations
+        with tqdm(total=n_units, desc="simulations", unit="sim",
+                  disable=args.no_progress, file=sys.stderr) as bar:
+
+            def advance(unit: UnitResult) -> None:
+                bar.set_postfix_str(f"{unit.record['sampler']} #{unit.record['simulation']}")
+                bar.update()
+
+            units = run(config, splits, on_unit_done=advance)
+        wall = time.perf_counter() - start
+        settings = run_settings(
+            config, command=command, dataset_description=splits.description(), wall_seconds=wall
+        )
+        paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"summary: {paths.summary}", file=sys.stderr)
+    print(f"figures: {', '.join(str(p) for p in paths.figures)}", file=sys.stderr)
+    print(f"models: {paths.models}", file=sys.stderr)
+    return 0

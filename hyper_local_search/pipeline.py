@@ -1,0 +1,229 @@
+"""The experiment: for each (sampler, simulation) an Optuna study, then one HLS step.
+
+``run(config)`` is the whole protocol as a Python call; the command line only turns
+flags into a RunConfig and writes the outputs (hyper_local_search/report.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+from joblib import Parallel, delayed
+
+from datasets.splits import Splits
+from hyper_local_search.hls_step import hls_step
+from optuna_training.elastic_net import ElasticNetFit, mse
+from optuna_training.samplers import SAMPLER_NAMES
+from optuna_training.study import Incumbent, run_study
+from utils.errors import InputError
+from utils.seeding import simulation_seeds
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of one run of the protocol.
+
+    Attributes
+    ----------
+    dataset : str
+        A dataset name (datasets.DATASET_NAMES) or a path to a CSV file.
+    target : str or None
+        Target column of a CSV dataset.
+    samplers : tuple of str
+        Optuna samplers, each studied ``n_simulations`` times.
+    n_trials : int
+        Optuna trials per study (the paper's OPTUNA_TRIALS).
+    n_simulations : int
+        Studies per sampler (the paper's SIMULATIONS).
+    seed : int
+        Run seed; every simulation's seed derives from it.
+    n_jobs : int
+        Parallel worker processes; -1 uses every core. Results do not depend on it.
+    """
+
+    dataset: str = "house_price"
+    target: str | None = None
+    samplers: tuple[str, ...] = SAMPLER_NAMES
+    n_trials: int = 100
+    n_simulations: int = 50
+    seed: int = 0
+    n_jobs: int = -1
+
+    def __post_init__(self) -> None:
+        if not self.samplers:
+            raise InputError("no sampler given; choose from " + ", ".join(SAMPLER_NAMES) + ".")
+        unknown = [name for name in self.samplers if name not in SAMPLER_NAMES]
+        if unknown:
+            raise InputError(
+                f"unknown sampler {unknown[0]!r}; choose from {', '.join(SAMPLER_NAMES)} "
+                "(--samplers)."
+            )
+        if len(set(self.samplers)) != len(self.samplers):
+            raise InputError("a sampler is listed twice in --samplers; list each once.")
+        if self.n_trials < 1:
+            raise InputError(f"--trials must be at least 1, got {self.n_trials}.")
+        if self.n_simulations < 1:
+            raise InputError(f"--simulations must be at least 1, got {self.n_simulations}.")
+        if self.n_jobs == 0:
+            raise InputError("--n-jobs must not be 0; use a positive count or -1 for all cores.")
+        if self.seed < 0:
+            raise InputError(f"--seed must be a non-negative integer, got {self.seed}.")
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """One (sampler, simulation) unit: the Optuna study and the HLS step from its best model.
+
+    Attributes
+    ----------
+    record : dict
+        One row of the per-simulation sheet (scalars only; column order is the sheet's).
+    history : tuple of Incumbent
+        The study's incumbents, for the figures.
+    optuna_fit, hls_fit : ElasticNetFit
+        The models before and after the HLS step.
+    """
+
+    record: dict[str, object]
+    history: tuple[Incumbent, ...]
+    optuna_fit: ElasticNetFit
+    hls_fit: ElasticNetFit = field(repr=False)
+
+
+def _losses(splits: Splits, fit: ElasticNetFit) -> tuple[float, float, float]:
+    return (
+        mse(splits.X_train, splits.y_train, fit.coef, fit.intercept),
+        mse(splits.X_val, splits.y_val, fit.coef, fit.intercept),
+        mse(splits.X_test, splits.y_test, fit.coef, fit.intercept),
+    )
+
+
+def run_unit(
+    splits: Splits, sampler: str, simulation: int, seed: int, n_trials: int
+) -> UnitResult:
+    """Run one Optuna study and one HLS step from its best model.
+
+    The HLS time covers building and solving the LP, the line search, the refit and the
+    six loss evaluations (as the authors time it); the Optuna time covers the study.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = run_study(
+        splits.X_train,
+        splits.y_train,
+        splits.X_val,
+        splits.y_val,
+        splits.X_test,
+        splits.y_test,
+        sampler=sampler,
+        n_trials=n_trials,
+        seed=seed,
+    )
+    start = time.perf_counter()
+    step = hls_step(
+        splits.X_train,
+        splits.y_train,
+        splits.X_val,
+        splits.y_val,
+        study.l1,
+        study.l2,
+        study.fit,
+    )
+    losses_optuna = _losses(splits, study.fit)
+    losses_hls = _losses(splits, step.fit)
+    seconds_hls = time.perf_counter() - start
+
+    search = step.line_search
+    record: dict[str, object] = {
+        "sampler": sampler,
+        "simulation": simulation,
+        "seed": seed,
+        "n_trials": study.n_trials,
+        "l1_optuna": study.l1,
+        "l2_optuna": study.l2,
+        "l1_hls": step.l1,
+        "l2_hls": step.l2,
+        "train_mse_optuna": losses_optuna[0],
+        "val_mse_optuna": losses_optuna[1],
+        "test_mse_optuna": losses_optuna[2],
+        "train_mse_hls": losses_hls[0],
+        "val_mse_hls": losses_hls[1],
+        "test_mse_hls": losses_hls[2],
+        "seconds_optuna": study.seconds,
+        "seconds_hls": seconds_hls,
+        "lp_status": step.direction.status,
+        "hls_fits": step.n_fits,
+        "t_star": step.t,
+        "d_l1": float(step.direction.d_lam[0]),
+        "d_l2": float(step.direction.d_lam[1]),
+        "lp_objective": step.direction.objective,
+        "lp_max_violation": step.direction.max_violation,
+        "bracket_low": np.nan if search is None else search.bracket[0],
+        "bracket_high": np.nan if search is None else search.bracket[1],
+        "optuna_fit_converged": study.fit.converged,
+        "hls_fit_converged": step.fit.converged,
+        "hls_clipped_at_floor": step.clipped,
+        "lp_message": step.direction.message,
+    }
+    return UnitResult(record, study.history, study.fit, step.fit)
+
+
+def units_of(config: RunConfig) -> list[tuple[str, int, int]]:
+    """The (sampler, simulation, seed) units of a run, in table order.
+
+    Simulation i of every sampler shares seed i, derived from the run seed.
+    """
+    seeds = simulation_seeds(config.seed, config.n_simulations)
+    return [
+        (sampler, simulation, seeds[simulation])
+        for sampler in config.samplers
+        for simulation in range(config.n_simulations)
+    ]
+
+
+def run(
+    config: RunConfig,
+    splits: Splits,
+    *,
+    on_unit_done: Callable[[UnitResult], None] | None = None,
+) -> list[UnitResult]:
+    """Run every unit of ``config`` on ``splits``, in parallel over ``config.n_jobs``.
+
+    Parameters
+    ----------
+    config : RunConfig
+    splits : Splits
+        The data set (datasets.load_dataset).
+    on_unit_done : callable, optional
+        Called in this process with each unit as soon as it finishes (progress bar).
+
+    Returns
+    -------
+    list of UnitResult
+        In table order (sampler by sampler, simulation by simulation), whatever the
+        order in which the units finished.
+    """
+    units = units_of(config)
+    results: dict[tuple[str, int], UnitResult] = {}
+    for result in _execute(units, splits, config):
+        results[(str(result.record["sampler"]), int(result.record["simulation"]))] = result
+        if on_unit_done is not None:
+            on_unit_done(result)
+    return [results[(sampler, simulation)] for sampler, simulation, _ in units]
+
+
+def _execute(
+    units: list[tuple[str, int, int]], splits: Splits, config: RunConfig
+) -> Iterator[UnitResult]:
+    if config.n_jobs == 1:
+        for sampler, simulation, seed in units:
+            yield run_unit(splits, sampler, simulation, seed, config.n_trials)
+        return
+    parallel = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")
+    yield from parallel(
+        delayed(run_unit)(splits, sampler, simulation, seed, config.n_trials)
+        for sampler, simulation, seed in units
+    )

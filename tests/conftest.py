@@ -1,0 +1,60 @@
+"""Shared test data: small seeded problems, and the paper's exact house-price split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datasets.splits import Splits
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PAPER_SPLIT = SHARED / "datasets" / "house_price" / "paper_split"
+PUBLISHED_TABLE = SHARED / "reference" / "paper_house_price_results_100_trials_50_simulations.csv"
+
+
+def make_regression_splits(
+    n_samples: int = 120, n_features: int = 6, seed: int = 0, noise: float = 0.5
+) -> Splits:
+    """A small seeded linear problem with a sparse truth, split 60/20/20."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, n_features))
+    coef = np.zeros(n_features)
+    coef[: max(1, n_features // 2)] = rng.normal(scale=3.0, size=max(1, n_features // 2))
+    y = X @ coef + 1.5 + noise * rng.normal(size=n_samples)
+    n_train, n_val = int(0.6 * n_samples), int(0.2 * n_samples)
+    parts = np.split(np.arange(n_samples), [n_train, n_train + n_val])
+    return Splits(
+        X_train=X[parts[0]], X_val=X[parts[1]], X_test=X[parts[2]],
+        y_train=y[parts[0]], y_val=y[parts[1]], y_test=y[parts[2]],
+        feature_names=tuple(f"x{i}" for i in range(n_features)),
+        target_name="y", name="synthetic",
+    )
+
+
+@pytest.fixture(scope="session")
+def small_splits() -> Splits:
+    return make_regression_splits()
+
+
+@pytest.fixture(scope="session")
+def paper_house_price() -> Splits:
+    """The paper's exact preprocessed house-price split (../shared)."""
+    if not PAPER_SPLIT.is_dir():
+        pytest.skip(f"{PAPER_SPLIT} not found: the repository must sit beside ../shared")
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(PAPER_SPLIT / f"{name}.csv", index_col=0)
+
+    X = {part: read(f"x_{part}") for part in ("train", "val", "test")}
+    y = {part: read(f"y_{part}").to_numpy(dtype=np.float64).ravel()
+         for part in ("train", "val", "test")}
+    return Splits(
+        X_train=X["train"].to_numpy(dtype=np.float64),
+        X_val=X["val"].to_numpy(dtype=np.float64),
+        X_test=X["test"].to_numpy(dtype=np.float64),
+        y_train=y["train"], y_val=y["val"], y_test=y["test"],
+        feature_names=tuple(X["train"].columns), target_name="SalePrice", name="house_price",
+    )

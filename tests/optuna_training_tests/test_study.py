@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from optuna_training.elastic_net import fit_elastic_net, mse
+from optuna_training.samplers import SAMPLER_NAMES, make_sampler
+from optuna_training.search_space import PAPER_SPACE, SearchSpace
+from optuna_training.study import run_study
+from utils.errors import InputError
+
+
+def _study(s, sampler, seed=0, n_trials=12, space=PAPER_SPACE):
+    return run_study(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
+                     sampler=sampler, n_trials=n_trials, seed=seed, space=space)
+
+
+@pytest.mark.parametrize("sampler", SAMPLER_NAMES)
+def test_study_returns_its_best_model(small_splits, sampler):
+    s = small_splits
+    result = _study(s, sampler)
+    assert result.n_trials == 12
+    assert PAPER_SPACE.low <= result.l1 <= 1.0
+    assert PAPER_SPACE.low <= result.l2 <= 1.0
+    refit = fit_elastic_net(s.X_train, s.y_train, result.l1, result.l2)
+    np.testing.assert_array_equal(refit.coef, result.fit.coef)
+    best = result.best
+    assert best.val_mse == mse(s.X_val, s.y_val, refit.coef, refit.intercept)
+    assert best.test_mse == mse(s.X_test, s.y_test, refit.coef, refit.intercept)
+    vals = [incumbent.val_mse for incumbent in result.history]
+    assert vals == sorted(vals, reverse=True)
+    assert len(set(vals)) == len(vals)  # strict improvements only
+    assert result.history[0].trial == 0
+
+
+@pytest.mark.parametrize("sampler", SAMPLER_NAMES)
+def test_same_seed_replays_study(small_splits, sampler):
+    a = _study(small_splits, sampler, seed=7)
+    b = _study(small_splits, sampler, seed=7)
+    assert a.history == b.history
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe", "grid"])
+def test_different_seeds_give_different_studies(small_splits, sampler):
+    a = _study(small_splits, sampler, seed=1)
+    b = _study(small_splits, sampler, seed=2)
+    assert a.history != b.history
+
+
+def test_grid_visits_every_grid_point(small_splits):
+    seen = []
+    s = small_splits
+    result = run_study(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
+                       sampler="grid", n_trials=9, seed=0)
+    assert result.n_trials == 9
+    axis = PAPER_SPACE.grid_axis(9)
+    np.testing.assert_allclose(axis, [1e-10, 0.5 + 5e-11, 1.0])
+    for incumbent in result.history:
+        seen.append(incumbent.l1)
+        assert np.min(np.abs(axis - incumbent.l1)) == 0.0
+        assert np.min(np.abs(axis - incumbent.l2)) == 0.0
+
+
+def test_grid_axis_resolution():
+    assert PAPER_SPACE.grid_axis(100).shape == (10,)
+    assert PAPER_SPACE.grid_axis(101).shape == (11,)
+    log_axis = SearchSpace(1e-4, 1e4, log=True).grid_axis(81)
+    np.testing.assert_allclose(log_axis, 10.0 ** np.arange(-4, 5))
+
+
+def test_unknown_sampler():
+    with pytest.raises(InputError, match=r"unknown sampler 'cmaes'; choose from random, tpe"):
+        make_sampler("cmaes", 0, n_trials=10, space=PAPER_SPACE)

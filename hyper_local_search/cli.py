@@ -96,7 +96,7 @@ def main(
         )
         _check_output_dir(args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
-        print(f"{splits.description()}; {len(config.samplers)} samplers x "
+        print(f"{splits.description}; {len(config.samplers)} samplers x "
               f"{config.n_simulations} simulations x {config.n_trials} trials", file=sys.stderr)
         start = time.perf_counter()
         n_units = len(config.samplers) * config.n_simulations
@@ -110,7 +110,7 @@ def main(
             units = run(config, splits, on_unit_done=advance)
         wall = time.perf_counter() - start
         settings = run_settings(
-            config, command=command, dataset_description=splits.description(), wall_seconds=wall
+            config, command=command, dataset_description=splits.description, wall_seconds=wall
         )
         paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names)
     except InputError as error:

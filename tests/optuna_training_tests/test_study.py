@@ -69,3 +69,19 @@ def test_grid_axis_resolution():
 def test_unknown_sampler():
     with pytest.raises(InputError, match=r"unknown sampler 'cmaes'; choose from random, tpe"):
         make_sampler("cmaes", 0, n_trials=10, space=PAPER_SPACE)
+
+
+def test_study_runs_on_its_own(tmp_path, capsys):
+    import json
+
+    from optuna_training.__main__ import main
+
+    out = tmp_path / "model.json"
+    assert main(["--dataset", "diabetes", "--sampler", "random", "--trials", "5",
+                 "--output", str(out)]) == 0
+    assert "random: best (l1, l2) = (" in capsys.readouterr().out
+    model = json.loads(out.read_text())
+    assert len(model["coef"]) == len(model["feature_names"]) == 10
+    assert model["incumbents"][-1]["l1"] == model["l1"]
+    assert main(["--trials", "0"]) == 2
+    assert capsys.readouterr().err == "error: --trials must be at least 1, got 0.\n"

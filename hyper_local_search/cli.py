@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from datasets.registry import DATASET_NAMES, load_dataset
+from hyper_local_search.hls_step import LINE_SEARCHES
 from hyper_local_search.pipeline import RunConfig, UnitResult, run
 from hyper_local_search.report import run_settings, write_outputs
 from optuna_training.samplers import SAMPLER_NAMES
@@ -47,6 +48,10 @@ def build_parser(
     parser.add_argument("--n-jobs", type=int, default=-1,
                         help="worker processes; -1 (default) uses every core. Results do not "
                         "depend on it.")
+    parser.add_argument("--line-search", choices=LINE_SEARCHES, default="fast",
+                        help="HLS line search: 'fast' (default: memoised golden section, "
+                        "relative tolerance, Gram-matrix fits) or 'paper' (the authors' search, "
+                        "for the exact reproduction).")
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
                         help="where results_summary/, figures/ and models/ go "
                         "(default: outputs/ in the project).")
@@ -93,6 +98,7 @@ def main(
             n_simulations=args.simulations,
             seed=args.seed,
             n_jobs=args.n_jobs,
+            line_search=args.line_search,
         )
         _check_output_dir(args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)

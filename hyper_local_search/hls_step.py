@@ -1,18 +1,46 @@
-"""One hyper local search step: gradient -> constraint matrix -> LP -> line search -> refit."""
+"""One hyper local search step: gradient -> constraint matrix -> LP -> line search -> refit.
+
+Two line searches (``line_search``):
+
+- ``"paper"``: the authors' search as METHOD.md describes it: every evaluation is a
+  cold fit of scikit-learn's estimator (t = 0 refitted), the golden section refits
+  both interior points, and stops at an absolute width of ~4e-6: about 94 fits on
+  house_price.
+- ``"fast"``: ``fast_line_search``: the same bracket, memoised, one new fit per
+  golden-section iteration, a width relative to t; t = 0 is the start model itself
+  (no fit); fits run on a precomputed Gram matrix (``ElasticNetProblem``), cold by
+  default, so the loss along the line is the same function the paper's search sees;
+  the LP is passed to HiGHS with ranged rows (the same solution, tested).
+  With ``warm_start=True`` the golden-section fits start from the coefficients of the
+  nearest evaluated t (the bounding phase stays cold: with scikit-learn's tol = 1e-4 a
+  warm start moves the loss by more than the bounding phase's first steps change it,
+  and the search stalls at t ~ 1e-3; see benchmarks/bench_hls.py).
+
+"paper" refits the chosen point with scikit-learn's estimator, as the authors do; "fast"
+returns the line search's own fit there (a cold fit, equal to scikit-learn's to about
+1e-12 relative), so every reported loss is that of an elastic-net fit at the reported
+(l1, l2).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from hyper_local_search.curvature_information import paper_constraint_matrix, validation_gradient
 from hyper_local_search.direction_lp import Direction, solve_direction_lp
-from hyper_local_search.line_search import LineSearchResult, paper_line_search
-from optuna_training.elastic_net import ElasticNetFit, fit_elastic_net, mse
+from hyper_local_search.line_search import LineSearchResult, fast_line_search, paper_line_search
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net, mse
 
 #: Hyperparameters along the search line are clipped at this floor (the paper's).
 HYPERPARAMETER_FLOOR = 1e-10
+#: The line searches an HLS step can use.
+LINE_SEARCHES = ("fast", "paper")
+
+#: fit(l1, l2, coef_init) -> ElasticNetFit on the training split; coef_init None is cold.
+Fitter = Callable[[float, float, "np.ndarray | None"], ElasticNetFit]
 
 
 @dataclass(frozen=True)
@@ -24,13 +52,13 @@ class HLSResult:
     l1, l2 : float
         Hyperparameters at the end of the step (the start's when the LP gave no direction).
     fit : ElasticNetFit
-        The elastic net refitted at (l1, l2) (the start model when nothing moved).
+        A cold elastic-net fit at (l1, l2) (the start model when nothing moved).
     direction : Direction
         The LP's answer; ``direction.status`` is the step's status.
     line_search : LineSearchResult or None
         None when the LP gave no usable direction.
     n_fits : int
-        Elastic-net fits spent: the line search's evaluations plus the final refit.
+        Elastic-net fits spent: the line search's, plus the final refit where one is made.
     clipped : bool
         True if the end point sits on the HYPERPARAMETER_FLOOR in some coordinate.
     """
@@ -54,6 +82,58 @@ def hyperparameters_along(lam0: np.ndarray, d_lam: np.ndarray, t: float) -> np.n
     return np.maximum(lam0 + t * d_lam, HYPERPARAMETER_FLOOR)
 
 
+class _ValidationLossAlongLine:
+    """t -> validation MSE of the elastic net fitted at lam(t); counts its fits.
+
+    ``reuse_start``: t = 0 is answered by the start model, without a fit.
+    ``warm_start``: once the loss has stopped decreasing along increasing t (the
+    bounding phase is over), each fit starts from the coefficients of the nearest t
+    evaluated so far.
+    """
+
+    def __init__(self, fit, X_val, y_val, lam0, d_lam, start, *, reuse_start, warm_start):
+        self._fit, self._X_val, self._y_val = fit, X_val, y_val
+        self._lam0, self._d_lam = lam0, d_lam
+        self._reuse_start, self._warm_start = reuse_start, warm_start
+        self.fits: dict[float, ElasticNetFit] = {0.0: start}
+        self._start_loss = mse(X_val, y_val, start.coef, start.intercept)
+        self._last_t = -1.0
+        self._bounding = True
+        self.n_fits = 0
+
+    def __call__(self, t: float) -> float:
+        if self._reuse_start and t == 0.0:
+            self._last_t = 0.0
+            return self._start_loss
+        if t <= self._last_t:
+            self._bounding = False  # the golden section has begun
+        self._last_t = t
+        coef_init = None
+        if self._warm_start and not self._bounding:
+            coef_init = self.fits[min(self.fits, key=lambda s: abs(s - t))].coef
+        lam = hyperparameters_along(self._lam0, self._d_lam, t)
+        fit = self._fit(float(lam[0]), float(lam[1]), coef_init)
+        self.n_fits += 1
+        self.fits[t] = fit
+        return mse(self._X_val, self._y_val, fit.coef, fit.intercept)
+
+
+def _plain_fitter(X_train: np.ndarray, y_train: np.ndarray) -> Fitter:
+    def fit(l1: float, l2: float, coef_init: np.ndarray | None) -> ElasticNetFit:
+        return fit_elastic_net(X_train, y_train, l1, l2, coef_init=coef_init)
+
+    return fit
+
+
+def _problem_fitter(X_train: np.ndarray, y_train: np.ndarray) -> Fitter:
+    problem = ElasticNetProblem(X_train, y_train)
+
+    def fit(l1: float, l2: float, coef_init: np.ndarray | None) -> ElasticNetFit:
+        return problem.fit(l1, l2, coef_init=coef_init)
+
+    return fit
+
+
 def hls_step(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -62,6 +142,10 @@ def hls_step(
     l1: float,
     l2: float,
     start: ElasticNetFit,
+    *,
+    line_search: str = "paper",
+    warm_start: bool = False,
+    fitter: Fitter | None = None,
 ) -> HLSResult:
     """One HLS step of the paper from the model ``start`` fitted at (l1, l2).
 
@@ -73,29 +157,47 @@ def hls_step(
         Starting hyperparameters (the Optuna study's best).
     start : ElasticNetFit
         The elastic net fitted on the training split at (l1, l2).
+    line_search : {"paper", "fast"}
+        See the module docstring.
+    warm_start : bool
+        Warm-start the fast search's golden-section fits (ignored by "paper").
+    fitter : callable (l1, l2, coef_init) -> ElasticNetFit, optional
+        How the line search fits the training split. Default: scikit-learn's
+        estimator for "paper", ``ElasticNetProblem(X_train, y_train).fit`` for "fast"
+        (pass one to reuse its precomputation across steps). The final refit always
+        uses the plain estimator, cold.
 
     Returns
     -------
     HLSResult
         A failed LP is not an error: the result keeps the start model and says why.
     """
+    if line_search not in LINE_SEARCHES:
+        raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
     gradient = validation_gradient(X_val, y_val, start.coef, start.intercept)
     H = paper_constraint_matrix(X_train, start.coef, l2)
-    direction = solve_direction_lp(gradient, H)
+    fast = line_search == "fast"
+    direction = solve_direction_lp(gradient, H, method="ranged" if fast else "reference")
     if not direction.ok:
         return HLSResult(l1, l2, start, direction, None, 0, False)
 
     lam0 = np.array([l1, l2], dtype=np.float64)
-
-    def validation_loss(t: float) -> float:
-        lam = hyperparameters_along(lam0, direction.d_lam, t)
-        fit = fit_elastic_net(X_train, y_train, lam[0], lam[1])
-        return mse(X_val, y_val, fit.coef, fit.intercept)
-
-    search = paper_line_search(validation_loss)
-    lam = hyperparameters_along(lam0, direction.d_lam, search.t)
-    fit = fit_elastic_net(X_train, y_train, lam[0], lam[1])
-    clipped = bool(np.any(lam <= HYPERPARAMETER_FLOOR))
-    return HLSResult(
-        float(lam[0]), float(lam[1]), fit, direction, search, search.n_evaluations + 1, clipped
+    if fitter is None:
+        fitter = _problem_fitter(X_train, y_train) if fast else _plain_fitter(X_train, y_train)
+    loss = _ValidationLossAlongLine(
+        fitter, X_val, y_val, lam0, direction.d_lam, start,
+        reuse_start=fast, warm_start=fast and warm_start,
     )
+    search = fast_line_search(loss) if fast else paper_line_search(loss)
+    if fast and search.t == 0.0:
+        return HLSResult(l1, l2, start, direction, search, loss.n_fits, False)
+    lam = hyperparameters_along(lam0, direction.d_lam, search.t)
+    clipped = bool(np.any(lam <= HYPERPARAMETER_FLOOR))
+    if fast and not warm_start:
+        return HLSResult(float(lam[0]), float(lam[1]), loss.fits[search.t], direction, search,
+                         loss.n_fits, clipped)
+    fit = fit_elastic_net(X_train, y_train, lam[0], lam[1])
+    if fast and mse(X_val, y_val, fit.coef, fit.intercept) > loss(0.0):
+        # The warm-started loss at t* was below the start's but the cold refit is not.
+        return HLSResult(l1, l2, start, direction, search, loss.n_fits + 1, False)
+    return HLSResult(float(lam[0]), float(lam[1]), fit, direction, search, loss.n_fits + 1, clipped)

@@ -15,8 +15,8 @@ import optuna
 from joblib import Parallel, delayed
 
 from datasets.splits import Splits
-from hyper_local_search.hls_step import hls_step
-from optuna_training.elastic_net import ElasticNetFit, mse
+from hyper_local_search.hls_step import LINE_SEARCHES, hls_step
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.study import Incumbent, run_study
 from utils.errors import InputError
@@ -43,6 +43,9 @@ class RunConfig:
         Run seed; every simulation's seed derives from it.
     n_jobs : int
         Parallel worker processes; -1 uses every core. Results do not depend on it.
+    line_search : {"fast", "paper"}
+        The HLS step's line search (hyper_local_search.hls_step); "paper" is the
+        authors' search as METHOD.md describes it.
     """
 
     dataset: str = "house_price"
@@ -52,6 +55,7 @@ class RunConfig:
     n_simulations: int = 50
     seed: int = 0
     n_jobs: int = -1
+    line_search: str = "fast"
 
     def __post_init__(self) -> None:
         if not self.samplers:
@@ -70,6 +74,11 @@ class RunConfig:
             raise InputError(f"--simulations must be at least 1, got {self.n_simulations}.")
         if self.n_jobs == 0:
             raise InputError("--n-jobs must not be 0; use a positive count or -1 for all cores.")
+        if self.line_search not in LINE_SEARCHES:
+            raise InputError(
+                f"unknown line search {self.line_search!r}; choose from "
+                f"{', '.join(LINE_SEARCHES)} (--line-search)."
+            )
         if self.seed < 0:
             raise InputError(f"--seed must be a non-negative integer, got {self.seed}.")
 
@@ -103,7 +112,12 @@ def _losses(splits: Splits, fit: ElasticNetFit) -> tuple[float, float, float]:
 
 
 def run_unit(
-    splits: Splits, sampler: str, simulation: int, seed: int, n_trials: int
+    splits: Splits,
+    sampler: str,
+    simulation: int,
+    seed: int,
+    n_trials: int,
+    line_search: str = "fast",
 ) -> UnitResult:
     """Run one Optuna study and one HLS step from its best model.
 
@@ -111,6 +125,7 @@ def run_unit(
     six loss evaluations (as the authors time it); the Optuna time covers the study.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    problem = ElasticNetProblem(splits.X_train, splits.y_train)
     study = run_study(
         splits.X_train,
         splits.y_train,
@@ -121,6 +136,7 @@ def run_unit(
         sampler=sampler,
         n_trials=n_trials,
         seed=seed,
+        problem=problem,
     )
     start = time.perf_counter()
     step = hls_step(
@@ -131,6 +147,11 @@ def run_unit(
         study.l1,
         study.l2,
         study.fit,
+        line_search=line_search,
+        # "paper" keeps the authors' plain scikit-learn fits (and their cost).
+        fitter=(lambda l1, l2, coef_init: problem.fit(l1, l2, coef_init=coef_init))
+        if line_search == "fast"
+        else None,
     )
     losses_optuna = _losses(splits, study.fit)
     losses_hls = _losses(splits, step.fit)
@@ -220,10 +241,10 @@ def _execute(
 ) -> Iterator[UnitResult]:
     if config.n_jobs == 1:
         for sampler, simulation, seed in units:
-            yield run_unit(splits, sampler, simulation, seed, config.n_trials)
+            yield run_unit(splits, sampler, simulation, seed, config.n_trials, config.line_search)
         return
     parallel = Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")
     yield from parallel(
-        delayed(run_unit)(splits, sampler, simulation, seed, config.n_trials)
+        delayed(run_unit)(splits, sampler, simulation, seed, config.n_trials, config.line_search)
         for sampler, simulation, seed in units
     )

@@ -65,7 +65,7 @@ def run_settings(
         "seed": str(config.seed),
         "n_jobs": str(config.n_jobs),
         "formulation": "paper",
-        "line_search": "paper",
+        "line_search": config.line_search,
         "wall_seconds": f"{wall_seconds:.1f}",
         "python": sys.version.split()[0],
         "platform": platform.platform(),

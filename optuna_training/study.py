@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import optuna
 
-from optuna_training.elastic_net import ElasticNetFit, fit_elastic_net, mse
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
 from optuna_training.samplers import make_sampler
 from optuna_training.search_space import PAPER_SPACE, SearchSpace
 
@@ -72,12 +72,14 @@ def run_study(
     n_trials: int,
     seed: int,
     space: SearchSpace = PAPER_SPACE,
+    problem: ElasticNetProblem | None = None,
 ) -> StudyResult:
     """Tune (l1, l2) with an Optuna study minimising the validation MSE.
 
     Each trial fits scikit-learn's elastic net on the training split (cold start,
-    default max_iter and tol, as the authors do). The test split is only scored at
-    improvements, for the incumbent history; it never steers the study.
+    default max_iter and tol, as the authors do), through ``ElasticNetProblem`` so that
+    the work that does not depend on (l1, l2) is done once per study. The test split is
+    only scored at improvements, for the incumbent history; it never steers the study.
 
     Parameters
     ----------
@@ -90,14 +92,18 @@ def run_study(
         Seeds the sampler; the same seed replays the same study.
     space : SearchSpace
         Bounds of l1 and l2.
+    problem : ElasticNetProblem, optional
+        The training split's precomputation, if the caller already has one.
     """
+    if problem is None:
+        problem = ElasticNetProblem(X_train, y_train)
     history: list[Incumbent] = []
     best_fit: list[ElasticNetFit] = []
 
     def objective(trial: optuna.Trial) -> float:
         l1 = trial.suggest_float("l1", space.low, space.high, log=space.log)
         l2 = trial.suggest_float("l2", space.low, space.high, log=space.log)
-        fit = fit_elastic_net(X_train, y_train, l1, l2)
+        fit = problem.fit(l1, l2)
         val_mse = mse(X_val, y_val, fit.coef, fit.intercept)
         if not history or val_mse < history[-1].val_mse:
             history.append(

@@ -24,10 +24,11 @@ def published():
     return pd.read_csv(PUBLISHED_TABLE, index_col=0)
 
 
-@pytest.fixture(scope="module")
-def tpe_qmc_summary():
+@pytest.fixture(scope="module", params=["paper", "fast"])
+def tpe_qmc_summary(request):
     # The acceptance command: --trials 100 --simulations 5 --samplers tpe qmc --seed 0
-    config = RunConfig(samplers=("tpe", "qmc"), n_trials=100, n_simulations=5, seed=0)
+    config = RunConfig(samplers=("tpe", "qmc"), n_trials=100, n_simulations=5, seed=0,
+                       line_search=request.param)
     units = run(config, load_dataset("house_price"))
     return summary_table(simulations_frame(units), ["tpe", "qmc"])
 

@@ -70,3 +70,39 @@ def test_failed_lp_keeps_start_model(small_splits, monkeypatch):
     assert result.n_fits == 0
     assert result.t == 0.0
     assert result.line_search is None
+
+
+@pytest.mark.parametrize("start", [(0.47, 0.04), (0.27, 0.047), (0.5, 0.03), (1.0, 1e-10)])
+def test_fast_step_lands_as_low_as_the_papers(paper_house_price, start):
+    s = paper_house_price
+    fit0 = fit_elastic_net(s.X_train, s.y_train, *start)
+    results = {
+        mode: hls_step(s.X_train, s.y_train, s.X_val, s.y_val, *start, fit0, line_search=mode)
+        for mode in ("paper", "fast")
+    }
+    val = {mode: mse(s.X_val, s.y_val, r.fit.coef, r.fit.intercept) for mode, r in results.items()}
+    # Same or lower, up to the sawtooth of tol = 1e-4 fits (~1e-5 relative, METHOD.md).
+    assert val["fast"] <= val["paper"] * (1 + 1e-5)
+    assert results["fast"].n_fits < 0.5 * results["paper"].n_fits
+    refit = fit_elastic_net(s.X_train, s.y_train, results["fast"].l1, results["fast"].l2)
+    np.testing.assert_allclose(results["fast"].fit.coef, refit.coef, rtol=1e-8,
+                               atol=1e-9 * np.abs(refit.coef).max())
+
+
+def test_fast_step_never_ends_above_its_start(small_splits):
+    s = small_splits
+    for l1, l2 in [(0.3, 0.3), (1e-3, 1e-3), (0.9, 0.05)]:
+        start, _ = _step(s, l1, l2)
+        for warm in (False, True):
+            result = hls_step(s.X_train, s.y_train, s.X_val, s.y_val, l1, l2, start,
+                              line_search="fast", warm_start=warm)
+            assert mse(s.X_val, s.y_val, result.fit.coef, result.fit.intercept) <= mse(
+                s.X_val, s.y_val, start.coef, start.intercept
+            ) * (1 + 1e-9)
+
+
+def test_unknown_line_search_is_a_bug_not_input(small_splits):
+    start, _ = _step(small_splits, 0.1, 0.1)
+    with pytest.raises(ValueError, match="line_search must be one of"):
+        hls_step(small_splits.X_train, small_splits.y_train, small_splits.X_val,
+                 small_splits.y_val, 0.1, 0.1, start, line_search="slow")

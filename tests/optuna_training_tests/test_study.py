@@ -20,11 +20,15 @@ def test_study_returns_its_best_model(small_splits, sampler):
     assert result.n_trials == 12
     assert PAPER_SPACE.low <= result.l1 <= 1.0
     assert PAPER_SPACE.low <= result.l2 <= 1.0
+    # The study fits through ElasticNetProblem (Gram matrix): scikit-learn's model to
+    # rounding.
     refit = fit_elastic_net(s.X_train, s.y_train, result.l1, result.l2)
-    np.testing.assert_array_equal(refit.coef, result.fit.coef)
+    np.testing.assert_allclose(refit.coef, result.fit.coef, rtol=1e-9, atol=1e-12)
     best = result.best
-    assert best.val_mse == mse(s.X_val, s.y_val, refit.coef, refit.intercept)
-    assert best.test_mse == mse(s.X_test, s.y_test, refit.coef, refit.intercept)
+    assert best.val_mse == pytest.approx(mse(s.X_val, s.y_val, refit.coef, refit.intercept),
+                                         rel=1e-12)
+    assert best.test_mse == pytest.approx(mse(s.X_test, s.y_test, refit.coef, refit.intercept),
+                                          rel=1e-12)
     vals = [incumbent.val_mse for incumbent in result.history]
     assert vals == sorted(vals, reverse=True)
     assert len(set(vals)) == len(vals)  # strict improvements only

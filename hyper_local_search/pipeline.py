@@ -15,7 +15,7 @@ import optuna
 from joblib import Parallel, delayed
 
 from datasets.splits import Splits
-from hyper_local_search.hls_step import LINE_SEARCHES, hls_step
+from hyper_local_search.hls_step import LINE_SEARCHES, HLSResult, hls_step
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.study import Incumbent, run_study
@@ -111,6 +111,49 @@ def _losses(splits: Splits, fit: ElasticNetFit) -> tuple[float, float, float]:
     )
 
 
+@dataclass(frozen=True)
+class TimedHLS:
+    """One HLS step with the losses before and after it, and its wall time in seconds."""
+
+    step: HLSResult
+    losses_start: tuple[float, float, float]
+    losses_end: tuple[float, float, float]
+    seconds: float
+
+
+def timed_hls_step(
+    splits: Splits,
+    l1: float,
+    l2: float,
+    start: ElasticNetFit,
+    *,
+    line_search: str,
+    problem: ElasticNetProblem | None = None,
+) -> TimedHLS:
+    """An HLS step timed as the authors time it.
+
+    The time covers building and solving the LP, the line search, the refit and the six
+    loss evaluations (train, validation, test before and after). "fast" fits through
+    ``problem`` (built here if not given); "paper" keeps the authors' plain
+    scikit-learn fits, and their cost.
+    """
+    begin = time.perf_counter()
+    fitter = None
+    if line_search == "fast":
+        problem = problem or ElasticNetProblem(splits.X_train, splits.y_train)
+
+        def fitter(l1: float, l2: float, coef_init: np.ndarray | None) -> ElasticNetFit:
+            return problem.fit(l1, l2, coef_init=coef_init)
+
+    step = hls_step(
+        splits.X_train, splits.y_train, splits.X_val, splits.y_val, l1, l2, start,
+        line_search=line_search, fitter=fitter,
+    )
+    losses_start = _losses(splits, start)
+    losses_end = _losses(splits, step.fit)
+    return TimedHLS(step, losses_start, losses_end, time.perf_counter() - begin)
+
+
 def run_unit(
     splits: Splits,
     sampler: str,
@@ -119,11 +162,7 @@ def run_unit(
     n_trials: int,
     line_search: str = "fast",
 ) -> UnitResult:
-    """Run one Optuna study and one HLS step from its best model.
-
-    The HLS time covers building and solving the LP, the line search, the refit and the
-    six loss evaluations (as the authors time it); the Optuna time covers the study.
-    """
+    """Run one Optuna study and one HLS step from its best model (see timed_hls_step)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     problem = ElasticNetProblem(splits.X_train, splits.y_train)
     study = run_study(
@@ -138,24 +177,12 @@ def run_unit(
         seed=seed,
         problem=problem,
     )
-    start = time.perf_counter()
-    step = hls_step(
-        splits.X_train,
-        splits.y_train,
-        splits.X_val,
-        splits.y_val,
-        study.l1,
-        study.l2,
-        study.fit,
-        line_search=line_search,
-        # "paper" keeps the authors' plain scikit-learn fits (and their cost).
-        fitter=(lambda l1, l2, coef_init: problem.fit(l1, l2, coef_init=coef_init))
-        if line_search == "fast"
-        else None,
+    hls = timed_hls_step(
+        splits, study.l1, study.l2, study.fit, line_search=line_search, problem=problem
     )
-    losses_optuna = _losses(splits, study.fit)
-    losses_hls = _losses(splits, step.fit)
-    seconds_hls = time.perf_counter() - start
+    step, losses_optuna, losses_hls, seconds_hls = (
+        hls.step, hls.losses_start, hls.losses_end, hls.seconds
+    )
 
     search = step.line_search
     record: dict[str, object] = {

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from datasets.registry import DATASET_NAMES, load_dataset
 from hyper_local_search.hls_step import LINE_SEARCHES
-from hyper_local_search.pipeline import RunConfig, UnitResult, run
+from hyper_local_search.pipeline import BACKENDS, RunConfig, UnitResult, open_store, run
 from hyper_local_search.report import run_settings, write_outputs
 from optuna_training.samplers import SAMPLER_NAMES
 from utils.errors import InputError
@@ -52,9 +52,18 @@ def build_parser(
                         help="HLS line search: 'fast' (default: memoised golden section, "
                         "relative tolerance, Gram-matrix fits) or 'paper' (the authors' search, "
                         "for the exact reproduction).")
+    parser.add_argument("--backend", choices=BACKENDS, default="loky",
+                        help="'loky' (default): processes on this machine; 'dask': a Dask "
+                        "distributed cluster (needs --scheduler; pip install -r "
+                        "requirements-dask.txt).")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (--backend dask).")
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
                         help="where results_summary/, figures/ and models/ go "
                         "(default: outputs/ in the project).")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start over: discard the finished units of a run with the same "
+                        "settings (by default they are reused and only missing units run).")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar.")
     return parser
 
@@ -89,6 +98,7 @@ def main(
     args = parser.parse_args(argv)
     argv_list = list(sys.argv[1:] if argv is None else argv)
     command = shlex.join(["python", "hyper_local_search/HLS_one_direction_search.py", *argv_list])
+    store = None
     try:
         config = RunConfig(
             dataset=args.dataset,
@@ -99,13 +109,21 @@ def main(
             seed=args.seed,
             n_jobs=args.n_jobs,
             line_search=args.line_search,
+            backend=args.backend,
+            scheduler=args.scheduler,
         )
         _check_output_dir(args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
         print(f"{splits.description}; {len(config.samplers)} samplers x "
               f"{config.n_simulations} simulations x {config.n_trials} trials", file=sys.stderr)
-        start = time.perf_counter()
+        store = open_store(config, args.output_dir, fresh=args.fresh)
         n_units = len(config.samplers) * config.n_simulations
+        n_done = sum(store.has(sampler, i) for sampler in config.samplers
+                     for i in range(config.n_simulations))
+        if n_done:
+            print(f"resuming: {n_done} of {n_units} units already finished in {store.directory} "
+                  "(--fresh starts over)", file=sys.stderr)
+        start = time.perf_counter()
         with tqdm(total=n_units, desc="simulations", unit="sim",
                   disable=args.no_progress, file=sys.stderr) as bar:
 
@@ -113,15 +131,24 @@ def main(
                 bar.set_postfix_str(f"{unit.record['sampler']} #{unit.record['simulation']}")
                 bar.update()
 
-            units = run(config, splits, on_unit_done=advance)
+            units = run(config, splits, store=store, on_unit_done=advance)
         wall = time.perf_counter() - start
+        for path in store.corrupt:
+            print(f"warning: {path} could not be read; that unit was computed again.",
+                  file=sys.stderr)
         settings = run_settings(
             config, command=command, dataset_description=splits.description, wall_seconds=wall
         )
+        settings["run_directory"] = str(store.directory)
         paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        kept = "" if store is None else f": the finished units are kept in {store.directory}"
+        print(f"interrupted{kept}; run the same command again to go on from there.",
+              file=sys.stderr)
+        return 130
     print(f"summary: {paths.summary}", file=sys.stderr)
     print(f"figures: {', '.join(str(p) for p in paths.figures)}", file=sys.stderr)
     print(f"models: {paths.models}", file=sys.stderr)

@@ -64,6 +64,8 @@ def run_settings(
         "simulations": str(config.n_simulations),
         "seed": str(config.seed),
         "n_jobs": str(config.n_jobs),
+        "backend": config.backend if config.scheduler is None
+        else f"{config.backend} ({config.scheduler})",
         "formulation": "paper",
         "line_search": config.line_search,
         "wall_seconds": f"{wall_seconds:.1f}",

@@ -49,8 +49,9 @@ class Direction:
     status : str
         "optimal"; "infeasible", "unbounded", "failed" (HiGHS's own verdicts); or
         "inaccurate" when HiGHS said optimal but the answer breaks a constraint or a
-        bound by more than the check's tolerance; or "zero_direction" when the
-        hyperparameter part of the answer is zero.
+        bound by more than the check's tolerance; "zero_direction" when the
+        hyperparameter part of the answer is zero; "non_finite_input" when the
+        gradient or H has NaN or infinite entries (the solver is not called).
     d_lam : ndarray of shape (2,)
         Unit-length hyperparameter direction (zeros unless status is "optimal").
     d_raw : ndarray of shape (n_hyper + n_params,) or None
@@ -132,6 +133,9 @@ def solve_direction_lp(
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     n_params = gradient.shape[0]
     n_hyper = H.shape[1] - n_params
+    if not (np.isfinite(gradient).all() and np.isfinite(H).all()):
+        return Direction("non_finite_input", np.zeros(n_hyper), None, np.nan, np.nan,
+                         "the gradient or the constraint matrix has NaN or infinite entries")
     c = OBJECTIVE_SCALE * np.concatenate([np.zeros(n_hyper), gradient])
     if method == "reference":
         result = _solve_reference(c, H, n_hyper, delta, presolve)

@@ -61,6 +61,10 @@ class HLSResult:
         Elastic-net fits spent: the line search's, plus the final refit where one is made.
     clipped : bool
         True if the end point sits on the HYPERPARAMETER_FLOOR in some coordinate.
+    n_unconverged_fits : int
+        Line-search fits that stopped at max_iter before reaching tol.
+    n_nonfinite_losses : int
+        Line-search points whose validation loss was NaN or infinite.
     """
 
     l1: float
@@ -70,6 +74,8 @@ class HLSResult:
     line_search: LineSearchResult | None
     n_fits: int
     clipped: bool
+    n_unconverged_fits: int = 0
+    n_nonfinite_losses: int = 0
 
     @property
     def t(self) -> float:
@@ -100,6 +106,8 @@ class _ValidationLossAlongLine:
         self._last_t = -1.0
         self._bounding = True
         self.n_fits = 0
+        self.n_unconverged = 0
+        self.n_nonfinite = 0
 
     def __call__(self, t: float) -> float:
         if self._reuse_start and t == 0.0:
@@ -114,8 +122,11 @@ class _ValidationLossAlongLine:
         lam = hyperparameters_along(self._lam0, self._d_lam, t)
         fit = self._fit(float(lam[0]), float(lam[1]), coef_init)
         self.n_fits += 1
+        self.n_unconverged += not fit.converged
         self.fits[t] = fit
-        return mse(self._X_val, self._y_val, fit.coef, fit.intercept)
+        value = mse(self._X_val, self._y_val, fit.coef, fit.intercept)
+        self.n_nonfinite += not np.isfinite(value)
+        return value
 
 
 def _plain_fitter(X_train: np.ndarray, y_train: np.ndarray) -> Fitter:
@@ -189,15 +200,17 @@ def hls_step(
         reuse_start=fast, warm_start=fast and warm_start,
     )
     search = fast_line_search(loss) if fast else paper_line_search(loss)
+    counts = {"n_unconverged_fits": loss.n_unconverged, "n_nonfinite_losses": loss.n_nonfinite}
     if fast and search.t == 0.0:
-        return HLSResult(l1, l2, start, direction, search, loss.n_fits, False)
+        return HLSResult(l1, l2, start, direction, search, loss.n_fits, False, **counts)
     lam = hyperparameters_along(lam0, direction.d_lam, search.t)
     clipped = bool(np.any(lam <= HYPERPARAMETER_FLOOR))
     if fast and not warm_start:
         return HLSResult(float(lam[0]), float(lam[1]), loss.fits[search.t], direction, search,
-                         loss.n_fits, clipped)
+                         loss.n_fits, clipped, **counts)
     fit = fit_elastic_net(X_train, y_train, lam[0], lam[1])
     if fast and mse(X_val, y_val, fit.coef, fit.intercept) > loss(0.0):
         # The warm-started loss at t* was below the start's but the cold refit is not.
-        return HLSResult(l1, l2, start, direction, search, loss.n_fits + 1, False)
-    return HLSResult(float(lam[0]), float(lam[1]), fit, direction, search, loss.n_fits + 1, clipped)
+        return HLSResult(l1, l2, start, direction, search, loss.n_fits + 1, False, **counts)
+    return HLSResult(float(lam[0]), float(lam[1]), fit, direction, search, loss.n_fits + 1,
+                     clipped, **counts)

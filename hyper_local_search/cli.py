@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -23,11 +24,18 @@ from utils.errors import InputError
 DEFAULT_OUTPUT_DIR = Path(__file__).resolve().parents[1] / "outputs"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with flag errors on one line (and exit status 2) like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def build_parser(
     *, trials: int, simulations: int, dataset: str, samplers: Sequence[str], seed: int
 ) -> argparse.ArgumentParser:
     """The argument parser; the keyword arguments are the script's constants (defaults)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="HLS_one_direction_search.py",
         description="Optuna studies of elastic-net (l1, l2), then one LP-based hyper local "
         "search step from each study's best model (Sinha & Gunwal).",
@@ -74,6 +82,9 @@ def _check_output_dir(path: Path) -> None:
     probe = path
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"--output-dir {path} cannot be created: {probe} is a file; choose "
+                         "another directory.")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"--output-dir {path} cannot be written ({probe} is not writable); "
                          "choose another directory.")

@@ -24,6 +24,10 @@ RECORDED_PACKAGES = (
 )
 
 
+#: What the summary shows in the 95% CI rows of a run with one simulation.
+CI_NOT_COMPUTABLE = "not computable: needs 2 or more simulations"
+
+
 @dataclass(frozen=True)
 class OutputPaths:
     """Files written for one run."""
@@ -76,8 +80,7 @@ def run_settings(
     }
     if config.n_simulations < 2:
         settings["note"] = (
-            "95% CI not computable with one simulation (empty cells); "
-            "run at least 2 simulations."
+            "95% CI not computable with one simulation; run at least 2 simulations."
         )
     settings.update({f"version_{name}": version for name, version in package_versions().items()})
     return settings
@@ -118,6 +121,9 @@ def write_outputs(
     tag = f"{config.n_trials}_{config.n_simulations}"
     simulations = simulations_frame(units)
     summary = summary_table(simulations, list(config.samplers))
+    if config.n_simulations < 2:
+        summary = summary.astype(object)
+        summary.loc[summary.index.str.endswith("_95% CI"), :] = CI_NOT_COMPUTABLE
     summary_path = output_dir / "results_summary" / summary_filename(
         config.n_trials, config.n_simulations
     )

@@ -31,6 +31,7 @@ import numpy as np
 
 from hyper_local_search.curvature_information import paper_constraint_matrix, validation_gradient
 from hyper_local_search.direction_lp import Direction, solve_direction_lp
+from hyper_local_search.exact_formulation import exact_direction
 from hyper_local_search.line_search import LineSearchResult, fast_line_search, paper_line_search
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net, mse
 
@@ -38,6 +39,13 @@ from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_el
 HYPERPARAMETER_FLOOR = 1e-10
 #: The line searches an HLS step can use.
 LINE_SEARCHES = ("fast", "paper")
+#: The LP formulations: the authors' matrix, or scikit-learn's own optimality conditions.
+FORMULATIONS = ("paper", "exact")
+#: The exact LP bounds the hyperparameter step by a polygon with 2 * 16 sides instead of
+#: the box: with the box its answer is always a corner, -sign(hypergradient) (45 degrees
+#: off the descent direction in the worst case); with 32 sides it is within
+#: pi / 32 (5.6 degrees) of -hypergradient (exact_formulation).
+EXACT_FACET_PAIRS = 16
 
 #: fit(l1, l2, coef_init) -> ElasticNetFit on the training split; coef_init None is cold.
 Fitter = Callable[[float, float, "np.ndarray | None"], ElasticNetFit]
@@ -83,9 +91,16 @@ class HLSResult:
         return 0.0 if self.line_search is None else self.line_search.t
 
 
-def hyperparameters_along(lam0: np.ndarray, d_lam: np.ndarray, t: float) -> np.ndarray:
-    """The point lam(t) = max(lam0 + t * d_lam, floor) of shape (2,) on the search line."""
-    return np.maximum(lam0 + t * d_lam, HYPERPARAMETER_FLOOR)
+def hyperparameters_along(
+    lam0: np.ndarray, d_lam: np.ndarray, t: float, *, log: bool = False
+) -> np.ndarray:
+    """The point of shape (2,) at step t on the search line.
+
+    lam(t) = max(lam0 + t * d_lam, floor), or with ``log`` (d_lam a direction in
+    (log l1, log l2)) lam(t) = max(lam0 * exp(t * d_lam), floor).
+    """
+    moved = lam0 * np.exp(t * d_lam) if log else lam0 + t * d_lam
+    return np.maximum(moved, HYPERPARAMETER_FLOOR)
 
 
 class _ValidationLossAlongLine:
@@ -97,9 +112,9 @@ class _ValidationLossAlongLine:
     evaluated so far.
     """
 
-    def __init__(self, fit, X_val, y_val, lam0, d_lam, start, *, reuse_start, warm_start):
+    def __init__(self, fit, X_val, y_val, lam0, d_lam, start, *, reuse_start, warm_start, log):
         self._fit, self._X_val, self._y_val = fit, X_val, y_val
-        self._lam0, self._d_lam = lam0, d_lam
+        self._lam0, self._d_lam, self._log = lam0, d_lam, log
         self._reuse_start, self._warm_start = reuse_start, warm_start
         self.fits: dict[float, ElasticNetFit] = {0.0: start}
         self._start_loss = mse(X_val, y_val, start.coef, start.intercept)
@@ -119,7 +134,7 @@ class _ValidationLossAlongLine:
         coef_init = None
         if self._warm_start and not self._bounding:
             coef_init = self.fits[min(self.fits, key=lambda s: abs(s - t))].coef
-        lam = hyperparameters_along(self._lam0, self._d_lam, t)
+        lam = hyperparameters_along(self._lam0, self._d_lam, t, log=self._log)
         fit = self._fit(float(lam[0]), float(lam[1]), coef_init)
         self.n_fits += 1
         self.n_unconverged += not fit.converged
@@ -145,6 +160,41 @@ def _problem_fitter(X_train: np.ndarray, y_train: np.ndarray) -> Fitter:
     return fit
 
 
+def hls_direction(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    l1: float,
+    l2: float,
+    start: ElasticNetFit,
+    *,
+    formulation: str = "paper",
+    log_hyperparameters: bool = False,
+    lp_method: str = "reference",
+) -> Direction:
+    """The LP's hyperparameter direction at the model ``start`` fitted at (l1, l2).
+
+    "paper": the authors' matrix (curvature_information); "exact": scikit-learn's own
+    optimality conditions on the active set, scaled for the solver, with the
+    hyperparameter step bounded by a 32-gon (exact_formulation, EXACT_FACET_PAIRS), in
+    (l1, l2) or, with ``log_hyperparameters``, in (log l1, log l2).
+    """
+    if formulation == "paper":
+        if log_hyperparameters:
+            raise ValueError("log_hyperparameters needs the exact formulation")
+        gradient = validation_gradient(X_val, y_val, start.coef, start.intercept)
+        H = paper_constraint_matrix(X_train, start.coef, l2)
+        return solve_direction_lp(gradient, H, method=lp_method)
+    if formulation == "exact":
+        return exact_direction(
+            X_train, y_train, X_val, y_val, start.coef, start.intercept, l1, l2,
+            log_hyperparameters=log_hyperparameters, method=lp_method,
+            facet_pairs=EXACT_FACET_PAIRS,
+        )
+    raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+
+
 def hls_step(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -157,8 +207,10 @@ def hls_step(
     line_search: str = "paper",
     warm_start: bool = False,
     fitter: Fitter | None = None,
+    formulation: str = "paper",
+    log_hyperparameters: bool = False,
 ) -> HLSResult:
-    """One HLS step of the paper from the model ``start`` fitted at (l1, l2).
+    """One HLS step from the model ``start`` fitted at (l1, l2).
 
     Parameters
     ----------
@@ -173,10 +225,13 @@ def hls_step(
     warm_start : bool
         Warm-start the fast search's golden-section fits (ignored by "paper").
     fitter : callable (l1, l2, coef_init) -> ElasticNetFit, optional
-        How the line search fits the training split. Default: scikit-learn's
-        estimator for "paper", ``ElasticNetProblem(X_train, y_train).fit`` for "fast"
-        (pass one to reuse its precomputation across steps). The final refit always
-        uses the plain estimator, cold.
+        How the step fits the training split. Default: scikit-learn's estimator for
+        "paper", ``ElasticNetProblem(X_train, y_train).fit`` for "fast" (pass one to
+        reuse its precomputation, or to count fits against a budget).
+    formulation : {"paper", "exact"}
+        The LP's constraint matrix (see ``hls_direction``).
+    log_hyperparameters : bool
+        Search along a direction in (log l1, log l2) (exact formulation only).
 
     Returns
     -------
@@ -185,10 +240,11 @@ def hls_step(
     """
     if line_search not in LINE_SEARCHES:
         raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
-    gradient = validation_gradient(X_val, y_val, start.coef, start.intercept)
-    H = paper_constraint_matrix(X_train, start.coef, l2)
     fast = line_search == "fast"
-    direction = solve_direction_lp(gradient, H, method="ranged" if fast else "reference")
+    direction = hls_direction(
+        X_train, y_train, X_val, y_val, l1, l2, start, formulation=formulation,
+        log_hyperparameters=log_hyperparameters, lp_method="ranged" if fast else "reference",
+    )
     if not direction.ok:
         return HLSResult(l1, l2, start, direction, None, 0, False)
 
@@ -197,18 +253,18 @@ def hls_step(
         fitter = _problem_fitter(X_train, y_train) if fast else _plain_fitter(X_train, y_train)
     loss = _ValidationLossAlongLine(
         fitter, X_val, y_val, lam0, direction.d_lam, start,
-        reuse_start=fast, warm_start=fast and warm_start,
+        reuse_start=fast, warm_start=fast and warm_start, log=log_hyperparameters,
     )
     search = fast_line_search(loss) if fast else paper_line_search(loss)
     counts = {"n_unconverged_fits": loss.n_unconverged, "n_nonfinite_losses": loss.n_nonfinite}
     if fast and search.t == 0.0:
         return HLSResult(l1, l2, start, direction, search, loss.n_fits, False, **counts)
-    lam = hyperparameters_along(lam0, direction.d_lam, search.t)
+    lam = hyperparameters_along(lam0, direction.d_lam, search.t, log=log_hyperparameters)
     clipped = bool(np.any(lam <= HYPERPARAMETER_FLOOR))
     if fast and not warm_start:
         return HLSResult(float(lam[0]), float(lam[1]), loss.fits[search.t], direction, search,
                          loss.n_fits, clipped, **counts)
-    fit = fit_elastic_net(X_train, y_train, lam[0], lam[1])
+    fit = fitter(float(lam[0]), float(lam[1]), None)  # the final model: a cold refit
     if fast and mse(X_val, y_val, fit.coef, fit.intercept) > loss(0.0):
         # The warm-started loss at t* was below the start's but the cold refit is not.
         return HLSResult(l1, l2, start, direction, search, loss.n_fits + 1, False, **counts)

@@ -34,3 +34,8 @@ class SearchSpace:
 
 #: The paper's space: l1 and l2 each uniform on [1e-10, 1].
 PAPER_SPACE = SearchSpace(1e-10, 1.0)
+#: A log space wide enough to reach both the in-box valley and the optimum outside it:
+#: l1 and l2 each log-uniform on [1e-4, 1e4].
+LOG_SPACE = SearchSpace(1e-4, 1e4, log=True)
+#: The spaces by the name --search-space takes.
+SEARCH_SPACES = {"paper": PAPER_SPACE, "log": LOG_SPACE}

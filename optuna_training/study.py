@@ -60,6 +60,91 @@ class StudyResult:
         return self.history[-1]
 
 
+class ElasticNetStudy:
+    """An Optuna study of the elastic net's (l1, l2) that can be continued.
+
+    ``optimize(n)`` runs n more trials and returns them; the incumbent history and the
+    best model are kept across calls, so a refiner can continue the very study that
+    produced its start (optuna-continue). Arguments as ``run_study``'s.
+    """
+
+    def __init__(
+        self,
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        X_val: np.ndarray,
+        y_val: np.ndarray,
+        X_test: np.ndarray,
+        y_test: np.ndarray,
+        *,
+        sampler: str,
+        n_trials: int,
+        seed: int,
+        space: SearchSpace = PAPER_SPACE,
+        problem: ElasticNetProblem | None = None,
+    ) -> None:
+        self.sampler, self.space = sampler, space
+        self._data = (X_train, y_train, X_val, y_val, X_test, y_test)
+        self._problem = problem if problem is not None else ElasticNetProblem(X_train, y_train)
+        self.history: list[Incumbent] = []
+        self.best_fit: ElasticNetFit | None = None
+        self._last_trials: list[tuple[float, float, ElasticNetFit]] = []
+        self.study = optuna.create_study(
+            direction="minimize",
+            sampler=make_sampler(sampler, seed, n_trials=n_trials, space=space),
+        )
+
+    def _objective(self, trial: optuna.Trial) -> float:
+        X_train, y_train, X_val, y_val, X_test, y_test = self._data
+        space = self.space
+        l1 = trial.suggest_float("l1", space.low, space.high, log=space.log)
+        l2 = trial.suggest_float("l2", space.low, space.high, log=space.log)
+        fit = self._problem.fit(l1, l2)
+        self._last_trials.append((l1, l2, fit))
+        val_mse = mse(X_val, y_val, fit.coef, fit.intercept)
+        if not self.history or val_mse < self.history[-1].val_mse:
+            self.history.append(
+                Incumbent(
+                    trial=trial.number,
+                    l1=l1,
+                    l2=l2,
+                    train_mse=mse(X_train, y_train, fit.coef, fit.intercept),
+                    val_mse=val_mse,
+                    test_mse=mse(X_test, y_test, fit.coef, fit.intercept),
+                )
+            )
+            self.best_fit = fit
+        return val_mse
+
+    def optimize(self, n_trials: int) -> list[tuple[float, float, ElasticNetFit]]:
+        """Run up to ``n_trials`` more trials; returns each as (l1, l2, fit).
+
+        The grid sampler stops the study once its grid is exhausted, so fewer trials
+        may run.
+        """
+        self._last_trials = []
+        if n_trials > 0:
+            self.study.optimize(self._objective, n_trials=n_trials)
+        return self._last_trials
+
+    def points(self) -> list[tuple[float, float]]:
+        """(l1, l2) of every trial so far, in order."""
+        return [(t.params["l1"], t.params["l2"]) for t in self.study.trials]
+
+    def result(self, seconds: float) -> StudyResult:
+        """The study so far as a StudyResult (``seconds``: its wall time)."""
+        best = self.history[-1]
+        return StudyResult(
+            sampler=self.sampler,
+            l1=best.l1,
+            l2=best.l2,
+            fit=self.best_fit,
+            n_trials=len(self.study.trials),
+            history=tuple(self.history),
+            seconds=seconds,
+        )
+
+
 def run_study(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -95,44 +180,8 @@ def run_study(
     problem : ElasticNetProblem, optional
         The training split's precomputation, if the caller already has one.
     """
-    if problem is None:
-        problem = ElasticNetProblem(X_train, y_train)
-    history: list[Incumbent] = []
-    best_fit: list[ElasticNetFit] = []
-
-    def objective(trial: optuna.Trial) -> float:
-        l1 = trial.suggest_float("l1", space.low, space.high, log=space.log)
-        l2 = trial.suggest_float("l2", space.low, space.high, log=space.log)
-        fit = problem.fit(l1, l2)
-        val_mse = mse(X_val, y_val, fit.coef, fit.intercept)
-        if not history or val_mse < history[-1].val_mse:
-            history.append(
-                Incumbent(
-                    trial=trial.number,
-                    l1=l1,
-                    l2=l2,
-                    train_mse=mse(X_train, y_train, fit.coef, fit.intercept),
-                    val_mse=val_mse,
-                    test_mse=mse(X_test, y_test, fit.coef, fit.intercept),
-                )
-            )
-            best_fit[:] = [fit]
-        return val_mse
-
     start = time.perf_counter()
-    study = optuna.create_study(
-        direction="minimize",
-        sampler=make_sampler(sampler, seed, n_trials=n_trials, space=space),
-    )
-    study.optimize(objective, n_trials=n_trials)
-    seconds = time.perf_counter() - start
-    best = history[-1]
-    return StudyResult(
-        sampler=sampler,
-        l1=best.l1,
-        l2=best.l2,
-        fit=best_fit[0],
-        n_trials=len(study.trials),
-        history=tuple(history),
-        seconds=seconds,
-    )
+    study = ElasticNetStudy(X_train, y_train, X_val, y_val, X_test, y_test, sampler=sampler,
+                            n_trials=n_trials, seed=seed, space=space, problem=problem)
+    study.optimize(n_trials)
+    return study.result(time.perf_counter() - start)

@@ -1,0 +1,102 @@
+"""Multi-step HLS: direction + line search, repeated from each new point.
+
+``--hls-steps K`` repeats the HLS step from the model it ends at, until K steps are
+done, a step improves the validation MSE by less than ``MIN_RELATIVE_IMPROVEMENT``
+(the loss along a line is a sawtooth at about 1e-5 relative with scikit-learn's
+tol = 1e-4, METHOD.md, so smaller gains are noise), or the LP gives no direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hyper_local_search.hls_step import Fitter, HLSResult, hls_step
+from optuna_training.elastic_net import ElasticNetFit, mse
+
+#: A step must lower the validation MSE by this fraction to count as progress.
+MIN_RELATIVE_IMPROVEMENT = 1e-5
+
+
+@dataclass(frozen=True)
+class HLSSearchResult:
+    """Outcome of up to K HLS steps.
+
+    Attributes
+    ----------
+    start_l1, start_l2 : float
+        Where the search started.
+    steps : tuple of HLSResult
+        Every step taken, in order (a step that did not improve enough is included).
+    l1, l2 : float
+        The best point reached (the start if no step improved).
+    fit : ElasticNetFit
+        Its model.
+    n_fits : int
+        Elastic-net fits spent over all steps.
+    stop_reason : str
+        "steps" (K done), "no_improvement", or "lp <status>".
+    """
+
+    start_l1: float
+    start_l2: float
+    steps: tuple[HLSResult, ...]
+    l1: float
+    l2: float
+    fit: ElasticNetFit
+    n_fits: int
+    stop_reason: str
+
+    @property
+    def path(self) -> list[tuple[float, float]]:
+        """(l1, l2) of the start and of each step's end."""
+        return [(self.start_l1, self.start_l2)] + [(step.l1, step.l2) for step in self.steps]
+
+
+def hls_search(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    l1: float,
+    l2: float,
+    start: ElasticNetFit,
+    *,
+    steps: int = 1,
+    line_search: str = "fast",
+    fitter: Fitter | None = None,
+    formulation: str = "paper",
+    log_hyperparameters: bool = False,
+) -> HLSSearchResult:
+    """Up to ``steps`` HLS steps, each from the end of the previous one.
+
+    Parameters are those of ``hls_step``; ``steps`` >= 1. With ``steps=1`` this is one
+    HLS step exactly.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    taken: list[HLSResult] = []
+    current_l1, current_l2, current_fit = l1, l2, start
+    current_val = mse(X_val, y_val, start.coef, start.intercept)
+    n_fits, stop_reason = 0, "steps"
+    for _ in range(steps):
+        step = hls_step(
+            X_train, y_train, X_val, y_val, current_l1, current_l2, current_fit,
+            line_search=line_search, fitter=fitter, formulation=formulation,
+            log_hyperparameters=log_hyperparameters,
+        )
+        taken.append(step)
+        n_fits += step.n_fits
+        if not step.direction.ok:
+            stop_reason = f"lp {step.direction.status}"
+            break
+        step_val = mse(X_val, y_val, step.fit.coef, step.fit.intercept)
+        improved_enough = step_val < current_val * (1.0 - MIN_RELATIVE_IMPROVEMENT)
+        if step_val < current_val:
+            current_l1, current_l2, current_fit, current_val = step.l1, step.l2, step.fit, step_val
+        if not improved_enough:
+            stop_reason = "no_improvement"
+            break
+    return HLSSearchResult(l1, l2, tuple(taken), current_l1, current_l2, current_fit, n_fits,
+                           stop_reason)

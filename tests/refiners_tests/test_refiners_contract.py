@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from hyper_local_search.refiners.base import HYPERPARAMETER_FLOOR, RefinerStart
 from hyper_local_search.refiners.enet_path import refine_path
+from hyper_local_search.refiners.hls import refine_hls, refine_hls_exact
 from hyper_local_search.refiners.hypergradient_descent import refine_hypergradient
 from hyper_local_search.refiners.optuna_continue import refine_optuna_continue
 from hyper_local_search.refiners.random_local import refine_random_local
@@ -35,6 +36,8 @@ from optuna_training.search_space import PAPER_SPACE
 path_module = importlib.import_module("hyper_local_search.refiners.enet_path")
 
 REFINERS = {
+    "hls": refine_hls,
+    "hls-exact": refine_hls_exact,
     "random-local": refine_random_local,
     "hypergradient": refine_hypergradient,
     "path": refine_path,

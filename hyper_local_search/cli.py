@@ -14,10 +14,12 @@ from typing import NoReturn
 from tqdm import tqdm
 
 from datasets.registry import DATASET_NAMES, load_dataset
-from hyper_local_search.hls_step import LINE_SEARCHES
+from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
 from hyper_local_search.pipeline import BACKENDS, RunConfig, UnitResult, open_store, run
+from hyper_local_search.refiners import REFINER_NAMES
 from hyper_local_search.report import run_settings, write_outputs
 from optuna_training.samplers import SAMPLER_NAMES
+from optuna_training.search_space import SEARCH_SPACES
 from utils.errors import InputError
 
 #: Default output directory, relative to the project root (not the working directory).
@@ -60,6 +62,23 @@ def build_parser(
                         help="HLS line search: 'fast' (default: memoised golden section, "
                         "relative tolerance, Gram-matrix fits) or 'paper' (the authors' search, "
                         "for the exact reproduction).")
+    parser.add_argument("--search-space", choices=tuple(SEARCH_SPACES), default="paper",
+                        help="Optuna's space: 'paper' (default): l1, l2 uniform on [1e-10, 1]; "
+                        "'log': each log-uniform on [1e-4, 1e4].")
+    parser.add_argument("--formulation", choices=FORMULATIONS, default="paper",
+                        help="the HLS LP: 'paper' (default, the authors' matrix) or 'exact' "
+                        "(scikit-learn's own optimality conditions, well scaled).")
+    parser.add_argument("--log-hyperparameters", action="store_true",
+                        help="HLS in (log l1, log l2) (with --formulation exact).")
+    parser.add_argument("--hls-steps", type=int, default=1, metavar="K",
+                        help="repeat direction + line search up to K times while the "
+                        "validation MSE improves by more than 1e-5 relative (default 1).")
+    parser.add_argument("--refiners", nargs="+", default=[], metavar="REFINER",
+                        help=f"compare refiners at equal budget from each Optuna model: any of "
+                        f"{', '.join(REFINER_NAMES)} ('hls' always runs with them).")
+    parser.add_argument("--budget", type=int, default=None, metavar="FITS",
+                        help="elastic-net fits per refiner (default: as many as 'hls' used in "
+                        "that simulation).")
     parser.add_argument("--backend", choices=BACKENDS, default="loky",
                         help="'loky' (default): processes on this machine; 'dask': a Dask "
                         "distributed cluster (needs --scheduler; pip install -r "
@@ -122,6 +141,12 @@ def main(
             line_search=args.line_search,
             backend=args.backend,
             scheduler=args.scheduler,
+            search_space=args.search_space,
+            formulation=args.formulation,
+            log_hyperparameters=args.log_hyperparameters,
+            hls_steps=args.hls_steps,
+            refiners=tuple(args.refiners),
+            budget=args.budget,
         )
         _check_output_dir(args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)

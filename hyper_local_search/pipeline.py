@@ -14,12 +14,21 @@ from pathlib import Path
 import numpy as np
 import optuna
 from joblib import Parallel, delayed, parallel_config
+from threadpoolctl import threadpool_limits
 
 from datasets.splits import Splits
-from hyper_local_search.hls_step import LINE_SEARCHES, HLSResult, hls_step
+from hyper_local_search.hls_search import HLSSearchResult, hls_search
+from hyper_local_search.hls_step import (
+    FORMULATIONS,
+    HYPERPARAMETER_FLOOR,
+    LINE_SEARCHES,
+    HLSResult,
+)
+from hyper_local_search.refiners import REFINER_NAMES, run_refiners
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
 from optuna_training.samplers import SAMPLER_NAMES
-from optuna_training.study import Incumbent, run_study
+from optuna_training.search_space import SEARCH_SPACES
+from optuna_training.study import ElasticNetStudy, Incumbent
 from utils.errors import InputError
 from utils.run_store import RunStore, file_digest
 from utils.seeding import simulation_seeds
@@ -58,6 +67,22 @@ class RunConfig:
         distributed cluster whose scheduler is at ``scheduler`` (joblib's dask backend).
     scheduler : str or None
         Address of the Dask scheduler (e.g. "tcp://10.0.0.5:8786"); only with "dask".
+    search_space : {"paper", "log"}
+        The Optuna studies' space: the paper's uniform [1e-10, 1] for l1 and l2, or
+        log-uniform [1e-4, 1e4] for each (optuna_training.search_space).
+    formulation : {"paper", "exact"}
+        The HLS step's LP (hyper_local_search.hls_step.hls_direction).
+    log_hyperparameters : bool
+        HLS in (log l1, log l2) (exact formulation only).
+    hls_steps : int
+        Most HLS steps (hyper_local_search.hls_search); the paper takes 1.
+    refiners : tuple of str
+        Refiners compared at equal budget from each Optuna model
+        (hyper_local_search.refiners.REFINER_NAMES); "hls" always runs with them, its
+        fits setting the budget.
+    budget : int or None
+        Elastic-net fits each refiner may spend; None: as many as "hls" spent in that
+        simulation.
     """
 
     dataset: str = "house_price"
@@ -70,6 +95,12 @@ class RunConfig:
     line_search: str = "fast"
     backend: str = "loky"
     scheduler: str | None = None
+    search_space: str = "paper"
+    formulation: str = "paper"
+    log_hyperparameters: bool = False
+    hls_steps: int = 1
+    refiners: tuple[str, ...] = ()
+    budget: int | None = None
 
     def __post_init__(self) -> None:
         if not self.samplers:
@@ -93,6 +124,32 @@ class RunConfig:
                 f"unknown line search {self.line_search!r}; choose from "
                 f"{', '.join(LINE_SEARCHES)} (--line-search)."
             )
+        if self.search_space not in SEARCH_SPACES:
+            raise InputError(
+                f"unknown search space {self.search_space!r}; choose from "
+                f"{', '.join(SEARCH_SPACES)} (--search-space)."
+            )
+        if self.formulation not in FORMULATIONS:
+            raise InputError(
+                f"unknown formulation {self.formulation!r}; choose from "
+                f"{', '.join(FORMULATIONS)} (--formulation)."
+            )
+        if self.log_hyperparameters and self.formulation != "exact":
+            raise InputError("--log-hyperparameters needs --formulation exact.")
+        if self.hls_steps < 1:
+            raise InputError(f"--hls-steps must be at least 1, got {self.hls_steps}.")
+        unknown = [name for name in self.refiners if name not in REFINER_NAMES]
+        if unknown:
+            raise InputError(
+                f"unknown refiner {unknown[0]!r}; choose from {', '.join(REFINER_NAMES)} "
+                "(--refiners)."
+            )
+        if len(set(self.refiners)) != len(self.refiners):
+            raise InputError("a refiner is listed twice in --refiners; list each once.")
+        if self.budget is not None and self.budget < 1:
+            raise InputError(f"--budget must be at least 1 fit, got {self.budget}.")
+        if self.budget is not None and not self.refiners:
+            raise InputError("--budget applies to the refiners; add --refiners.")
         if self.backend not in BACKENDS:
             raise InputError(
                 f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)} (--backend)."
@@ -120,12 +177,18 @@ class UnitResult:
         The study's incumbents, for the figures.
     optuna_fit, hls_fit : ElasticNetFit
         The models before and after the HLS step.
+    refiners : tuple of dict
+        One record per refiner (``run_refiners``), empty without --refiners.
+    trials : tuple of (l1, l2)
+        Every Optuna trial's point, for the landscape figure.
     """
 
     record: dict[str, object]
     history: tuple[Incumbent, ...]
     optuna_fit: ElasticNetFit
     hls_fit: ElasticNetFit = field(repr=False)
+    refiners: tuple[dict[str, object], ...] = ()
+    trials: tuple[tuple[float, float], ...] = field(default=(), repr=False)
 
 
 def _losses(splits: Splits, fit: ElasticNetFit) -> tuple[float, float, float]:
@@ -138,12 +201,17 @@ def _losses(splits: Splits, fit: ElasticNetFit) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class TimedHLS:
-    """One HLS step with the losses before and after it, and its wall time in seconds."""
+    """An HLS search with the losses before and after it, and its wall time in seconds."""
 
-    step: HLSResult
+    search: HLSSearchResult
     losses_start: tuple[float, float, float]
     losses_end: tuple[float, float, float]
     seconds: float
+
+    @property
+    def step(self) -> HLSResult:
+        """The first HLS step (the paper's one step)."""
+        return self.search.steps[0]
 
 
 def timed_hls_step(
@@ -154,8 +222,11 @@ def timed_hls_step(
     *,
     line_search: str,
     problem: ElasticNetProblem | None = None,
+    steps: int = 1,
+    formulation: str = "paper",
+    log_hyperparameters: bool = False,
 ) -> TimedHLS:
-    """An HLS step timed as the authors time it.
+    """An HLS search (one step by default) timed as the authors time it.
 
     The time covers building and solving the LP, the line search, the refit and the six
     loss evaluations (train, validation, test before and after). "fast" fits through
@@ -170,103 +241,116 @@ def timed_hls_step(
         def fitter(l1: float, l2: float, coef_init: np.ndarray | None) -> ElasticNetFit:
             return problem.fit(l1, l2, coef_init=coef_init)
 
-    step = hls_step(
+    search = hls_search(
         splits.X_train, splits.y_train, splits.X_val, splits.y_val, l1, l2, start,
-        line_search=line_search, fitter=fitter,
+        steps=steps, line_search=line_search, fitter=fitter, formulation=formulation,
+        log_hyperparameters=log_hyperparameters,
     )
     losses_start = _losses(splits, start)
-    losses_end = _losses(splits, step.fit)
-    return TimedHLS(step, losses_start, losses_end, time.perf_counter() - begin)
+    losses_end = _losses(splits, search.fit)
+    return TimedHLS(search, losses_start, losses_end, time.perf_counter() - begin)
 
 
 def run_unit(
-    splits: Splits,
-    sampler: str,
-    simulation: int,
-    seed: int,
-    n_trials: int,
-    line_search: str = "fast",
+    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
 ) -> UnitResult:
-    """Run one Optuna study and one HLS step from its best model (see timed_hls_step)."""
+    """One Optuna study, the HLS search from its best model, then the refiners.
+
+    See ``timed_hls_step`` for what the HLS time covers; every refiner starts from the
+    same Optuna model with the same budget (``run_refiners``). BLAS runs on one thread:
+    the units are the parallelism, and small multi-threaded factorisations on a busy
+    machine were measured 100-1000x slower than single-threaded ones.
+    """
+    with threadpool_limits(limits=1):
+        return _run_unit(splits, config, sampler, simulation, seed)
+
+
+def _run_unit(
+    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
+) -> UnitResult:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     problem = ElasticNetProblem(splits.X_train, splits.y_train)
-    study = run_study(
-        splits.X_train,
-        splits.y_train,
-        splits.X_val,
-        splits.y_val,
-        splits.X_test,
-        splits.y_test,
-        sampler=sampler,
-        n_trials=n_trials,
-        seed=seed,
-        problem=problem,
+    begin = time.perf_counter()
+    study = ElasticNetStudy(
+        splits.X_train, splits.y_train, splits.X_val, splits.y_val, splits.X_test,
+        splits.y_test, sampler=sampler, n_trials=config.n_trials, seed=seed,
+        space=SEARCH_SPACES[config.search_space], problem=problem,
     )
+    study.optimize(config.n_trials)
+    result = study.result(time.perf_counter() - begin)
+    trials = tuple(study.points())
     hls = timed_hls_step(
-        splits, study.l1, study.l2, study.fit, line_search=line_search, problem=problem
+        splits, result.l1, result.l2, result.fit, line_search=config.line_search,
+        problem=problem, steps=config.hls_steps, formulation=config.formulation,
+        log_hyperparameters=config.log_hyperparameters,
     )
-    step, losses_optuna, losses_hls, seconds_hls = (
-        hls.step, hls.losses_start, hls.losses_end, hls.seconds
-    )
-
-    search = step.line_search
+    step, search = hls.step, hls.search
+    line = step.line_search
     record: dict[str, object] = {
         "sampler": sampler,
         "simulation": simulation,
         "seed": seed,
-        "n_trials": study.n_trials,
-        "l1_optuna": study.l1,
-        "l2_optuna": study.l2,
-        "l1_hls": step.l1,
-        "l2_hls": step.l2,
-        "train_mse_optuna": losses_optuna[0],
-        "val_mse_optuna": losses_optuna[1],
-        "test_mse_optuna": losses_optuna[2],
-        "train_mse_hls": losses_hls[0],
-        "val_mse_hls": losses_hls[1],
-        "test_mse_hls": losses_hls[2],
-        "seconds_optuna": study.seconds,
-        "seconds_hls": seconds_hls,
+        "n_trials": result.n_trials,
+        "l1_optuna": result.l1,
+        "l2_optuna": result.l2,
+        "l1_hls": search.l1,
+        "l2_hls": search.l2,
+        "train_mse_optuna": hls.losses_start[0],
+        "val_mse_optuna": hls.losses_start[1],
+        "test_mse_optuna": hls.losses_start[2],
+        "train_mse_hls": hls.losses_end[0],
+        "val_mse_hls": hls.losses_end[1],
+        "test_mse_hls": hls.losses_end[2],
+        "seconds_optuna": result.seconds,
+        "seconds_hls": hls.seconds,
         "lp_status": step.direction.status,
-        "hls_fits": step.n_fits,
+        "hls_fits": search.n_fits,
+        "hls_steps_taken": len(search.steps),
+        "hls_stop_reason": search.stop_reason,
         "t_star": step.t,
         "d_l1": float(step.direction.d_lam[0]),
         "d_l2": float(step.direction.d_lam[1]),
         "lp_objective": step.direction.objective,
         "lp_max_violation": step.direction.max_violation,
-        "bracket_low": np.nan if search is None else search.bracket[0],
-        "bracket_high": np.nan if search is None else search.bracket[1],
-        "optuna_fit_converged": study.fit.converged,
-        "hls_fit_converged": step.fit.converged,
-        "hls_clipped_at_floor": step.clipped,
-        "hls_unconverged_fits": step.n_unconverged_fits,
-        "hls_nonfinite_losses": step.n_nonfinite_losses,
-        "faults": "; ".join(unit_faults(study.fit, step)),
+        "bracket_low": np.nan if line is None else line.bracket[0],
+        "bracket_high": np.nan if line is None else line.bracket[1],
+        "optuna_fit_converged": result.fit.converged,
+        "hls_fit_converged": search.fit.converged,
+        "hls_clipped_at_floor": min(search.l1, search.l2) <= HYPERPARAMETER_FLOOR,
+        "hls_unconverged_fits": sum(s.n_unconverged_fits for s in search.steps),
+        "hls_nonfinite_losses": sum(s.n_nonfinite_losses for s in search.steps),
+        "faults": "; ".join(unit_faults(result.fit, search)),
         "lp_message": step.direction.message,
     }
-    return UnitResult(record, study.history, study.fit, step.fit)
+    refiners = run_refiners(splits, config, problem, result, study, seed)
+    return UnitResult(record, result.history, result.fit, search.fit, refiners, trials)
 
 
-def unit_faults(optuna_fit: ElasticNetFit, step: HLSResult) -> list[str]:
+def unit_faults(optuna_fit: ElasticNetFit, search: HLSSearchResult) -> list[str]:
     """Numerical faults of one unit, as short labels for the per-simulation sheet.
 
     None of them stops a run: the unit keeps its Optuna model when the LP gives no
     direction, and the labels say what happened.
     """
     faults = []
-    if not step.direction.ok:
-        faults.append(f"lp {step.direction.status}")
+    first = search.steps[0]
+    if not first.direction.ok:
+        faults.append(f"lp {first.direction.status}")
+    elif search.stop_reason.startswith("lp "):
+        faults.append(f"{search.stop_reason} at step {len(search.steps)}")
     if not optuna_fit.converged:
         faults.append("optuna model not converged")
-    if step.line_search is not None and not step.fit.converged:
+    if first.line_search is not None and not search.fit.converged:
         faults.append("hls model not converged")
-    if step.n_unconverged_fits:
-        faults.append(f"{step.n_unconverged_fits} line-search fits not converged")
-    if step.n_nonfinite_losses:
-        faults.append(f"{step.n_nonfinite_losses} non-finite line-search losses")
-    if step.line_search is not None and step.line_search.hit_max_doublings:
+    unconverged = sum(step.n_unconverged_fits for step in search.steps)
+    if unconverged:
+        faults.append(f"{unconverged} line-search fits not converged")
+    nonfinite = sum(step.n_nonfinite_losses for step in search.steps)
+    if nonfinite:
+        faults.append(f"{nonfinite} non-finite line-search losses")
+    if any(s.line_search is not None and s.line_search.hit_max_doublings for s in search.steps):
         faults.append("bounding phase still decreasing at its last doubling")
-    if step.clipped:
+    if min(search.l1, search.l2) <= HYPERPARAMETER_FLOOR:
         faults.append("hyperparameter clipped at the 1e-10 floor")
     return faults
 
@@ -307,6 +391,12 @@ def result_settings(config: RunConfig) -> dict[str, object]:
         "n_trials": config.n_trials,
         "seed": config.seed,
         "line_search": config.line_search,
+        "search_space": config.search_space,
+        "formulation": config.formulation,
+        "log_hyperparameters": config.log_hyperparameters,
+        "hls_steps": config.hls_steps,
+        "refiners": sorted(config.refiners),
+        "budget": config.budget,
     }
 
 
@@ -330,6 +420,8 @@ def unit_to_json(unit: UnitResult) -> dict[str, object]:
         "history": [asdict(incumbent) for incumbent in unit.history],
         "optuna_fit": model(unit.optuna_fit),
         "hls_fit": model(unit.hls_fit),
+        "refiners": list(unit.refiners),
+        "trials": [list(point) for point in unit.trials],
     }
 
 
@@ -344,7 +436,13 @@ def unit_from_json(payload: dict) -> UnitResult:
     record = {key: np.nan if value is None else value
               for key, value in payload["record"].items()}
     history = tuple(Incumbent(**entry) for entry in payload["history"])
-    return UnitResult(record, history, model(payload["optuna_fit"]), model(payload["hls_fit"]))
+    refiners = tuple(
+        {key: np.nan if value is None else value for key, value in entry.items()}
+        for entry in payload.get("refiners", ())
+    )
+    trials = tuple((float(a), float(b)) for a, b in payload.get("trials", ()))
+    return UnitResult(record, history, model(payload["optuna_fit"]), model(payload["hls_fit"]),
+                      refiners, trials)
 
 
 def run(
@@ -398,7 +496,7 @@ def _execute(
     units: list[tuple[str, int, int]], splits: Splits, config: RunConfig
 ) -> Iterator[UnitResult]:
     tasks = (
-        delayed(run_unit)(splits, sampler, simulation, seed, config.n_trials, config.line_search)
+        delayed(run_unit)(splits, config, sampler, simulation, seed)
         for sampler, simulation, seed in units
     )
     if config.backend == "dask":
@@ -409,7 +507,7 @@ def _execute(
         return
     if config.n_jobs == 1:
         for sampler, simulation, seed in units:
-            yield run_unit(splits, sampler, simulation, seed, config.n_trials, config.line_search)
+            yield run_unit(splits, config, sampler, simulation, seed)
         return
     yield from Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(tasks)
 

@@ -70,7 +70,12 @@ def run_settings(
         "n_jobs": str(config.n_jobs),
         "backend": config.backend if config.scheduler is None
         else f"{config.backend} ({config.scheduler})",
-        "formulation": "paper",
+        "formulation": config.formulation,
+        "log_hyperparameters": str(config.log_hyperparameters),
+        "hls_steps": str(config.hls_steps),
+        "search_space": config.search_space,
+        "refiners": " ".join(config.refiners),
+        "budget": "as many fits as hls used" if config.budget is None else str(config.budget),
         "line_search": config.line_search,
         "wall_seconds": f"{wall_seconds:.1f}",
         "python": sys.version.split()[0],

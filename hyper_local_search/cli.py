@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -15,11 +16,13 @@ from tqdm import tqdm
 
 from datasets.registry import DATASET_NAMES, load_dataset
 from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
+from hyper_local_search.landscape import ValidationGrid, validation_grid
 from hyper_local_search.pipeline import BACKENDS, RunConfig, UnitResult, open_store, run
 from hyper_local_search.refiners import REFINER_NAMES
 from hyper_local_search.report import run_settings, write_outputs
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.search_space import SEARCH_SPACES
+from utils.atomic_io import write_json_atomic
 from utils.errors import InputError
 
 #: Default output directory, relative to the project root (not the working directory).
@@ -109,6 +112,20 @@ def _check_output_dir(path: Path) -> None:
                          "choose another directory.")
 
 
+def cached_validation_grid(splits, store) -> ValidationGrid:
+    """The dense validation grid of ``splits``, computed once per run directory."""
+    path = store.directory / "validation_grid.json"
+    if path.exists():
+        try:
+            return ValidationGrid.from_json(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError):
+            pass  # recompute below
+    print("computing the dense validation grid for grid_gap ...", file=sys.stderr)
+    grid = validation_grid(splits.X_train, splits.y_train, splits.X_val, splits.y_val)
+    write_json_atomic(path, grid.to_json())
+    return grid
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -176,7 +193,9 @@ def main(
             config, command=command, dataset_description=splits.description, wall_seconds=wall
         )
         settings["run_directory"] = str(store.directory)
-        paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names)
+        grid = cached_validation_grid(splits, store) if config.refiners else None
+        paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names,
+                              grid)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

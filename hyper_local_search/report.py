@@ -13,10 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hyper_local_search.comparison import comparison_table, refiners_frame
+from hyper_local_search.landscape import ValidationGrid
 from hyper_local_search.pipeline import RunConfig, UnitResult
+from hyper_local_search.refiners import REFINER_NAMES
+from optuna_training.search_space import SEARCH_SPACES
 from utils.atomic_io import write_atomic, write_json_atomic
 from utils.excel_summary import summary_filename, summary_table, write_summary_workbook
 from utils.figures import plot_sampler_losses
+from utils.landscape_figure import plot_landscape
 
 #: Packages whose versions the settings sheet records.
 RECORDED_PACKAGES = (
@@ -110,18 +115,64 @@ def _write_models(path: Path, units: list[UnitResult], feature_names: tuple[str,
     write_atomic(path, write)
 
 
+def comparison_sheets(
+    units: list[UnitResult], config: RunConfig, grid: ValidationGrid | None
+) -> dict[str, pd.DataFrame]:
+    """The ``comparison`` and ``refiners`` sheets (empty dict without refiners)."""
+    refiners = refiners_frame(units)
+    if refiners.empty:
+        return {}
+    order = [name for name in REFINER_NAMES if name in set(refiners.refiner)]
+    comparison = comparison_table(
+        refiners, list(config.samplers), order,
+        grid_best_val=None if grid is None else grid.best_val,
+    )
+    return {"comparison": comparison, "refiners": refiners}
+
+
+def _landscape_figures(
+    units: list[UnitResult], config: RunConfig, grid: ValidationGrid, output_dir: Path, tag: str
+) -> list[Path]:
+    """One landscape per sampler, for its first simulation."""
+    space = SEARCH_SPACES[config.search_space]
+    figures = []
+    for sampler in config.samplers:
+        unit = next(u for u in units if u.record["sampler"] == sampler)
+        hls = next((r for r in unit.refiners if r["refiner"] == "hls"), None)
+        hls_path = [(p[0], p[1]) for p in hls["path"]] if hls else [
+            (unit.record["l1_optuna"], unit.record["l2_optuna"]),
+            (unit.record["l1_hls"], unit.record["l2_hls"]),
+        ]
+        if hls:  # the line search's evaluations are on the line: keep start, best, end
+            hls_path = [hls_path[0], (hls["l1"], hls["l2"])]
+        figures.append(plot_landscape(
+            grid,
+            trials=list(unit.trials),
+            hls_path=hls_path,
+            end_points={r["refiner"]: (r["l1"], r["l2"]) for r in unit.refiners},
+            search_box=(space.low, space.high),
+            title=f"{config.dataset}: {sampler} simulation {unit.record['simulation']}, "
+            f"{config.search_space} search space",
+            path=output_dir / "figures" / f"landscape_{sampler}_{tag}.png",
+        ))
+    return figures
+
+
 def write_outputs(
     units: list[UnitResult],
     config: RunConfig,
     settings: dict[str, str],
     output_dir: Path,
     feature_names: tuple[str, ...],
+    grid: ValidationGrid | None = None,
 ) -> OutputPaths:
     """Write the Excel summary, one figure per sampler, the models and the histories.
 
     Layout under ``output_dir``: ``results_summary/results_summary_{T}_{S}.xlsx``,
     ``figures/losses_{sampler}_{T}_{S}.png``, ``models/models_{T}_{S}.npz`` (weights and
     bias of every Optuna and HLS model) and ``results_summary/incumbents_{T}_{S}.json``.
+    With refiners, the workbook also has the ``comparison`` and ``refiners`` sheets, and
+    with a validation grid each sampler gets ``figures/landscape_{sampler}_{T}_{S}.png``.
     """
     tag = f"{config.n_trials}_{config.n_simulations}"
     simulations = simulations_frame(units)
@@ -132,7 +183,12 @@ def write_outputs(
     summary_path = output_dir / "results_summary" / summary_filename(
         config.n_trials, config.n_simulations
     )
-    write_summary_workbook(summary_path, summary, simulations, settings)
+    extra = comparison_sheets(units, config, grid)
+    if grid is not None:
+        settings = {**settings, "validation_grid": grid.resolution,
+                    "validation_grid_best": f"l1 = {grid.best_l1:.6g}, l2 = {grid.best_l2:.6g}, "
+                    f"validation MSE {grid.best_val:.8g}"}
+    write_summary_workbook(summary_path, summary, simulations, settings, extra)
 
     figures = []
     for sampler in config.samplers:
@@ -151,6 +207,9 @@ def write_outputs(
                 path=output_dir / "figures" / f"losses_{sampler}_{tag}.png",
             )
         )
+
+    if grid is not None and extra:
+        figures.extend(_landscape_figures(units, config, grid, output_dir, tag))
 
     models_path = output_dir / "models" / f"models_{tag}.npz"
     _write_models(models_path, units, feature_names)

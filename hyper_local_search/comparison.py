@@ -14,7 +14,7 @@ from utils.statistics import mean_ci95
 COMPARISON_COLUMNS = (
     "refiner", "sampler", "validation_mean", "validation_ci95", "test_mean", "test_ci95",
     "fits_mean", "seconds_mean", "grid_gap_mean", "grid_gap_ci95", "fits_max", "budget_mean",
-    "improved", "worse_than_start", "simulations",
+    "over_budget", "improved", "worse_than_start", "simulations",
 )
 
 
@@ -60,8 +60,9 @@ def comparison_table(
     Returns
     -------
     DataFrame with COMPARISON_COLUMNS. ``worse_than_start`` counts simulations whose
-    validation MSE ended above the start's; ``fits_max`` is the most fits any
-    simulation spent (never above its budget, by construction and by test).
+    validation MSE ended above the start's, ``over_budget`` those that spent more fits
+    than their budget (0, by construction and by test); ``fits_max`` is the most fits
+    any simulation spent.
     """
     rows = []
     for refiner in refiner_order:
@@ -88,6 +89,7 @@ def comparison_table(
                 "grid_gap_ci95": gap_ci,
                 "fits_max": int(part.fits.max()),
                 "budget_mean": float(part.budget.mean()),
+                "over_budget": int((part.fits > part.budget).sum()),
                 "improved": int((part.val_mse < part.start_val_mse).sum()),
                 "worse_than_start": int((part.val_mse > part.start_val_mse).sum()),
                 "simulations": len(part),

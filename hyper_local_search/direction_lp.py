@@ -90,6 +90,8 @@ def constraint_violation(
     d : ndarray of shape (n_hyper + n_params,)
     n_hyper : int
         Number of hyperparameter components at the front of d.
+    delta : float
+        Bound of the LP's rows, ``|H d| <= delta``.
     """
     rows = np.abs(H @ d) - delta
     hyper = np.abs(d[:n_hyper]) - HYPER_BOUND

@@ -214,8 +214,10 @@ def hls_step(
 
     Parameters
     ----------
-    X_train, X_val : ndarray of shape (n_train, n_features), (n_val, n_features)
-    y_train, y_val : ndarray of shape (n_train,), (n_val,)
+    X_train : ndarray of shape (n_train, n_features)
+    y_train : ndarray of shape (n_train,)
+    X_val : ndarray of shape (n_val, n_features)
+    y_val : ndarray of shape (n_val,)
     l1, l2 : float
         Starting hyperparameters (the Optuna study's best).
     start : ElasticNetFit

@@ -168,8 +168,12 @@ def run_study(
 
     Parameters
     ----------
-    X_train, X_val, X_test : ndarray of shape (n_*, n_features)
-    y_train, y_val, y_test : ndarray of shape (n_*,)
+    X_train : ndarray of shape (n_train, n_features)
+    y_train : ndarray of shape (n_train,)
+    X_val : ndarray of shape (n_val, n_features)
+    y_val : ndarray of shape (n_val,)
+    X_test : ndarray of shape (n_test, n_features)
+    y_test : ndarray of shape (n_test,)
     sampler : {"grid", "random", "tpe", "qmc"}
     n_trials : int
         At least 1.

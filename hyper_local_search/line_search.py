@@ -79,6 +79,13 @@ def bounding_phase(
     strictly decreases. If it stops at i <= 1 the bracket is [0, t_i], otherwise
     [2^(i-2) * initial_step, t_i]. A non-finite loss counts as no decrease.
 
+    Parameters
+    ----------
+    loss : callable t -> float
+        The loss along the search line.
+    initial_step : float
+        First bounding step, > 0.
+
     Returns
     -------
     lower, upper : float
@@ -107,6 +114,15 @@ def golden_section_paper(
     the loop runs while |c - d| > tol, so it stops at a bracket width of about
     tol / (2 / phi - 1) ~ 4.24 * tol. Returns the better of the final ends (ties go to
     the upper end), with its loss: two more evaluations.
+
+    Parameters
+    ----------
+    loss : callable t -> float
+        The loss along the search line.
+    lower, upper : float
+        The bracket to search (from ``bounding_phase``).
+    tol : float
+        Stopping distance between the interior points.
 
     Returns
     -------

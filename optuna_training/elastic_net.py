@@ -57,7 +57,13 @@ class ElasticNetFit:
 
 
 def alpha_l1_ratio(l1: float, l2: float) -> tuple[float, float]:
-    """scikit-learn's (alpha, l1_ratio) for the penalty l1 ||w||_1 + (l2 / 2) ||w||^2."""
+    """scikit-learn's (alpha, l1_ratio) for the penalty l1 ||w||_1 + (l2 / 2) ||w||^2.
+
+    Parameters
+    ----------
+    l1, l2 : float
+        Penalty weights, l1 + l2 > 0.
+    """
     alpha = l1 + l2
     return alpha, l1 / alpha
 
@@ -215,7 +221,15 @@ class ElasticNetProblem:
         return self._gram_l1_min
 
     def gram_applies(self, l1: float, *, tol: float = DEFAULT_TOL) -> bool:
-        """True when ``fit(l1, ..., tol=tol)`` runs on the Gram path (see the class)."""
+        """True when ``fit(l1, ..., tol=tol)`` runs on the Gram path (see the class).
+
+        Parameters
+        ----------
+        l1 : float
+            The fit's l1 penalty weight.
+        tol : float
+            The fit's coordinate-descent tolerance.
+        """
         return l1 >= self._gram_l1_min and tol >= GRAM_MIN_TOL
 
     def fit(
@@ -283,6 +297,14 @@ class ElasticNetProblem:
 
 
 def mse(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: float) -> float:
-    """Mean squared error of the linear model (coef, intercept) on (X, y), in target units^2."""
+    """Mean squared error of the linear model (coef, intercept) on (X, y), in target units^2.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    coef : ndarray of shape (n_features,)
+    intercept : float
+    """
     residual = X @ coef + intercept - y
     return float(residual @ residual / y.shape[0])

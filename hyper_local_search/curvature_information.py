@@ -46,6 +46,14 @@ def paper_stationarity(
     column has 0 in the bias row (where G has b). Away from zero weights sign(w) is
     locally constant, so the d/dw block does not see the l1 term.
 
+    Parameters
+    ----------
+    X_train : ndarray of shape (n_train, n_features)
+    y_train : ndarray of shape (n_train,)
+    l1, l2 : float
+    w : ndarray of shape (n_features,)
+    b : float
+
     Returns
     -------
     G : ndarray of shape (n_features + 1,)

@@ -98,6 +98,17 @@ def hyperparameters_along(
 
     lam(t) = max(lam0 + t * d_lam, floor), or with ``log`` (d_lam a direction in
     (log l1, log l2)) lam(t) = max(lam0 * exp(t * d_lam), floor).
+
+    Parameters
+    ----------
+    lam0 : ndarray of shape (2,)
+        The start (l1, l2).
+    d_lam : ndarray of shape (2,)
+        The direction, in (l1, l2) or, with ``log``, in (log l1, log l2).
+    t : float
+        Step along the line.
+    log : bool
+        Move in (log l1, log l2).
     """
     moved = lam0 * np.exp(t * d_lam) if log else lam0 + t * d_lam
     return np.maximum(moved, HYPERPARAMETER_FLOOR)
@@ -179,6 +190,21 @@ def hls_direction(
     optimality conditions on the active set, scaled for the solver, with the
     hyperparameter step bounded by a 32-gon (exact_formulation, EXACT_FACET_PAIRS), in
     (l1, l2) or, with ``log_hyperparameters``, in (log l1, log l2).
+
+    Parameters
+    ----------
+    X_train : ndarray of shape (n_train, n_features)
+    y_train : ndarray of shape (n_train,)
+    X_val : ndarray of shape (n_val, n_features)
+    y_val : ndarray of shape (n_val,)
+    l1, l2 : float
+        Hyperparameters at which ``start`` was fitted.
+    start : ElasticNetFit
+    formulation : {"paper", "exact"}
+    log_hyperparameters : bool
+        Exact formulation only.
+    lp_method : {"reference", "ranged"}
+        How HiGHS is handed the LP (``solve_direction_lp``'s ``method``).
     """
     if formulation == "paper":
         if log_hyperparameters:

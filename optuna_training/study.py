@@ -84,6 +84,8 @@ class ElasticNetStudy:
         problem: ElasticNetProblem | None = None,
     ) -> None:
         self.sampler, self.space = sampler, space
+        # The grid sampler has this many points; past them it would only re-evaluate.
+        self._max_trials = len(space.grid_axis(n_trials)) ** 2 if sampler == "grid" else None
         self._data = (X_train, y_train, X_val, y_val, X_test, y_test)
         self._problem = problem if problem is not None else ElasticNetProblem(X_train, y_train)
         self.history: list[Incumbent] = []
@@ -119,10 +121,12 @@ class ElasticNetStudy:
     def optimize(self, n_trials: int) -> list[tuple[float, float, ElasticNetFit]]:
         """Run up to ``n_trials`` more trials; returns each as (l1, l2, fit).
 
-        The grid sampler stops the study once its grid is exhausted, so fewer trials
-        may run.
+        The grid sampler stops once its grid is exhausted (it would only re-evaluate
+        grid points), so fewer trials may run, or none.
         """
         self._last_trials = []
+        if self._max_trials is not None:
+            n_trials = min(n_trials, self._max_trials - len(self.study.trials))
         if n_trials > 0:
             self.study.optimize(self._objective, n_trials=n_trials)
         return self._last_trials

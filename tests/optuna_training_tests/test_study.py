@@ -89,3 +89,18 @@ def test_study_runs_on_its_own(tmp_path, capsys):
     assert model["incumbents"][-1]["l1"] == model["l1"]
     assert main(["--trials", "0"]) == 2
     assert capsys.readouterr().err == "error: --trials must be at least 1, got 0.\n"
+
+
+def test_exhausted_grid_runs_no_more_trials(small_splits):
+    from optuna_training.study import ElasticNetStudy
+
+    s = small_splits
+    study = ElasticNetStudy(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
+                            sampler="grid", n_trials=9, seed=0)
+    assert len(study.optimize(9)) == 9
+    assert study.optimize(5) == []
+    assert len(study.study.trials) == 9
+    random = ElasticNetStudy(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
+                             sampler="random", n_trials=9, seed=0)
+    random.optimize(9)
+    assert len(random.optimize(5)) == 5

@@ -71,8 +71,22 @@ def hls_search(
 ) -> HLSSearchResult:
     """Up to ``steps`` HLS steps, each from the end of the previous one.
 
-    Parameters are those of ``hls_step``; ``steps`` >= 1. With ``steps=1`` this is one
-    HLS step exactly.
+    With ``steps=1`` this is one HLS step exactly.
+
+    Parameters
+    ----------
+    X_train : ndarray of shape (n_train, n_features)
+    y_train : ndarray of shape (n_train,)
+    X_val : ndarray of shape (n_val, n_features)
+    y_val : ndarray of shape (n_val,)
+    l1, l2 : float
+        Starting hyperparameters.
+    start : ElasticNetFit
+        The elastic net fitted on the training split at (l1, l2).
+    steps : int
+        At most this many HLS steps, >= 1.
+    line_search, fitter, formulation, log_hyperparameters
+        As for ``hls_step``, passed to every step.
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")

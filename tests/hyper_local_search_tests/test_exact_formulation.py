@@ -8,9 +8,6 @@ above the fits' noise.
 
 from __future__ import annotations
 
-import inspect
-import re
-
 import numpy as np
 import pytest
 
@@ -434,29 +431,3 @@ def test_solution_on_the_parameter_box_is_reported(small_splits, monkeypatch):
     assert direction.status == "box_active"
     np.testing.assert_array_equal(direction.d_lam, [0.0, 0.0])
     assert "|u_theta| = 100" in direction.message
-
-
-# --- docstrings ----------------------------------------------------------------------------
-
-_HEADER = re.compile(r"^(\w[\w ]*)\n-+$", re.MULTILINE)
-_PARAMETER = re.compile(r"^(\w+)(?: :.*)?$")
-
-
-def _documented_parameters(function) -> list[str]:
-    doc = inspect.getdoc(function) or ""
-    headers = list(_HEADER.finditer(doc))
-    for index, header in enumerate(headers):
-        if header.group(1) == "Parameters":
-            end = headers[index + 1].start() if index + 1 < len(headers) else len(doc)
-            lines = doc[header.end() : end].splitlines()
-            return [m.group(1) for line in lines if (m := _PARAMETER.match(line))]
-    return []
-
-
-@pytest.mark.parametrize(
-    "name",
-    [n for n in exact_formulation.__all__ if inspect.isfunction(getattr(exact_formulation, n))],
-)
-def test_docstring_parameters_match_signature(name):
-    function = getattr(exact_formulation, name)
-    assert _documented_parameters(function) == list(inspect.signature(function).parameters)

@@ -8,13 +8,9 @@ active set is the same at both ends, where the implicit derivative holds.
 
 from __future__ import annotations
 
-import inspect
-import re
-
 import numpy as np
 import pytest
 
-from hyper_local_search import hypergradient
 from hyper_local_search.hypergradient import (
     active_set,
     implicit_hypergradient,
@@ -187,26 +183,3 @@ def test_singular_block_falls_back_to_least_squares():
     rhs = -np.array([[1.0, 1.0], [1.0, 1.0], [-1.0, -0.5], [0.0, 0.0]])
     np.testing.assert_allclose(K @ jac.jacobian, rhs, atol=1e-10)
     assert not implicit_jacobian(X, w, 0.2, 1e-3).singular  # l2 > 0: positive definite
-
-
-_HEADER = re.compile(r"^(\w[\w ]*)\n-+$", re.MULTILINE)
-_PARAMETER = re.compile(r"^(\w+)(?: :.*)?$")
-
-
-def _documented_parameters(function) -> list[str]:
-    doc = inspect.getdoc(function) or ""
-    headers = list(_HEADER.finditer(doc))
-    for index, header in enumerate(headers):
-        if header.group(1) == "Parameters":
-            end = headers[index + 1].start() if index + 1 < len(headers) else len(doc)
-            lines = doc[header.end() : end].splitlines()
-            return [m.group(1) for line in lines if (m := _PARAMETER.match(line))]
-    return []
-
-
-@pytest.mark.parametrize(
-    "name", [n for n in hypergradient.__all__ if inspect.isfunction(getattr(hypergradient, n))]
-)
-def test_docstring_parameters_match_signature(name):
-    function = getattr(hypergradient, name)
-    assert _documented_parameters(function) == list(inspect.signature(function).parameters)

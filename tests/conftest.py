@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,13 @@ from datasets.splits import Splits
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PAPER_SPLIT = SHARED / "datasets" / "house_price" / "paper_split"
 PUBLISHED_TABLE = SHARED / "reference" / "paper_house_price_results_100_trials_50_simulations.csv"
+
+
+def pytest_configure(config):
+    """On CI the exact splits and the published table must be there: no silent skips."""
+    if os.environ.get("CI") == "true" and not SHARED.is_dir():
+        raise pytest.UsageError(f"CI=true but {SHARED} is missing: the reproduction tests "
+                                "need ../shared beside the repository.")
 
 
 def make_regression_splits(

@@ -158,6 +158,25 @@ def _landscape_figures(
     return figures
 
 
+def _warn_if_replacing(summary_path: Path, run_directory: str | None) -> None:
+    """Say so when the workbook about to be replaced came from a run with other settings.
+
+    Nothing is lost (that run's simulations stay in its run directory, and the same
+    command writes its files again), but the files of the output directory change.
+    """
+    if run_directory is None or not summary_path.exists():
+        return
+    try:
+        old = pd.read_excel(summary_path, sheet_name="settings").set_index("setting")["value"]
+        previous = str(old.get("run_directory", ""))
+    except (OSError, ValueError, KeyError):
+        return
+    if previous and previous != run_directory:
+        print(f"warning: replacing {summary_path}, written by a run with other settings (its "
+              f"simulations stay in {previous}); give each experiment its own --output-dir "
+              "to keep both.", file=sys.stderr)
+
+
 def write_outputs(
     units: list[UnitResult],
     config: RunConfig,
@@ -183,6 +202,7 @@ def write_outputs(
     summary_path = output_dir / "results_summary" / summary_filename(
         config.n_trials, config.n_simulations
     )
+    _warn_if_replacing(summary_path, settings.get("run_directory"))
     extra = comparison_sheets(units, config, grid)
     if grid is not None:
         settings = {**settings, "validation_grid": grid.resolution,

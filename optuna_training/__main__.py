@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
+        if args.sampler not in SAMPLER_NAMES:
+            raise InputError(f"unknown sampler {args.sampler!r}; choose from "
+                             f"{', '.join(SAMPLER_NAMES)} (--sampler).")
         if args.trials < 1:
             raise InputError(f"--trials must be at least 1, got {args.trials}.")
         s = load_dataset(args.dataset, target=args.target, seed=args.seed)

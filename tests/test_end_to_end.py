@@ -139,3 +139,15 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert err.startswith(message)
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_replacing_another_runs_outputs_is_announced(tmp_path, capsys):
+    common = ["--trials", "3", "--simulations", "2", "--samplers", "random", "--n-jobs", "1",
+              "--output-dir", str(tmp_path), "--no-progress"]
+    assert main(["--dataset", "diabetes", *common]) == 0
+    assert main(["--dataset", "diabetes", *common]) == 0
+    assert "warning: replacing" not in capsys.readouterr().err
+    assert main(["--dataset", "diabetes", "--seed", "9", *common]) == 0
+    err = capsys.readouterr().err
+    assert "warning: replacing" in err
+    assert "give each experiment its own --output-dir" in err

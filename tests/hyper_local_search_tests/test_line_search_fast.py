@@ -185,7 +185,7 @@ def test_golden_phase_reuses_the_bounding_middle_point(minimum):
     assert golden_calls <= math.ceil(math.log((upper - lower) / final_width) / math.log(PHI)) + 1
 
 
-def test_far_fewer_evaluations_than_the_paper_near_t_100(capsys):
+def test_far_fewer_evaluations_than_the_paper_near_t_100():
     counts = {}
     for minimum in (100.0, 100.708, 101.3):
         loss = lambda t, m=minimum: (t - m) ** 2  # noqa: E731
@@ -197,8 +197,6 @@ def test_far_fewer_evaluations_than_the_paper_near_t_100(capsys):
         assert fast.n_evaluations <= 41
         assert fast_1e3.n_evaluations <= 36
         assert paper.n_evaluations >= 2 * fast.n_evaluations
-    with capsys.disabled():
-        print("\n(t - m)^2: evaluations fast rtol 1e-4 / fast rtol 1e-3 / paper:", counts)
 
 
 # --- never worse than the paper, never worse than the start ------------------------

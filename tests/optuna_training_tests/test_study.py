@@ -104,3 +104,11 @@ def test_exhausted_grid_runs_no_more_trials(small_splits):
                              sampler="random", n_trials=9, seed=0)
     random.optimize(9)
     assert len(random.optimize(5)) == 5
+
+
+def test_study_on_its_own_rejects_unknown_sampler(capsys):
+    from optuna_training.__main__ import main
+
+    assert main(["--sampler", "tpee", "--trials", "2"]) == 2
+    assert capsys.readouterr().err == (
+        "error: unknown sampler 'tpee'; choose from random, tpe, qmc, grid (--sampler).\n")

@@ -159,8 +159,12 @@ def test_start_at_the_solution_takes_no_iteration(small_splits):
     problem = ElasticNetProblem(s.X_train, s.y_train)
     cold = problem.fit(0.2, 0.3)
     again = problem.fit(0.2, 0.3, coef_init=cold.coef)
-    assert (again.n_iter, again.converged) == (0, True)
-    np.testing.assert_array_equal(again.coef, cold.coef)
+    # 0 epochs with scikit-learn 1.9; 1.5 runs one epoch before its first gap check
+    assert again.n_iter <= 1
+    assert again.converged
+    # bitwise equal with 1.9; with 1.5 one more epoch, within the solver's tol = 1e-4
+    np.testing.assert_allclose(again.coef, cold.coef, rtol=1e-4,
+                               atol=1e-9 * np.abs(cold.coef).max())
 
 
 @pytest.mark.parametrize("gram", [True, False])

@@ -230,7 +230,8 @@ def test_path_alpha_grid_starts_at_the_zero_model(small_splits):
         np.testing.assert_allclose(np.diff(np.log(grid)), math.log(ALPHA_RANGE) / 6)
         _, coefs, _ = enet_path(X_c, y_c, l1_ratio=l1_ratio,
                                 alphas=[grid[0], 0.99 * grid[0]], tol=1e-10)
-        assert not coefs[:, 0].any()
+        # zero at alpha_max (to rounding: scikit-learn 1.5 leaves 1e-17 there)
+        assert np.abs(coefs[:, 0]).max() <= 1e-12 * np.abs(coefs[:, 1]).max()
         assert coefs[:, 1].any()
 
 

@@ -14,7 +14,7 @@ Two line searches (``line_search``):
   With ``warm_start=True`` the golden-section fits start from the coefficients of the
   nearest evaluated t (the bounding phase stays cold: with scikit-learn's tol = 1e-4 a
   warm start moves the loss by more than the bounding phase's first steps change it,
-  and the search stalls at t ~ 1e-3; see benchmarks/bench_hls.py).
+  and the search stalls at t ~ 1e-3; measured in the README's Performance section).
 
 "paper" refits the chosen point with scikit-learn's estimator, as the authors do; "fast"
 returns the line search's own fit there (a cold fit, equal to scikit-learn's to about

@@ -1,7 +1,8 @@
-"""The experiment: for each (sampler, simulation) an Optuna study, then one HLS step.
+"""The experiment: for each (sampler, simulation) an Optuna study, then the HLS search
+from its best model, then (with refiners) the equal-budget alternatives.
 
-``run(config)`` is the whole protocol as a Python call; the command line only turns
-flags into a RunConfig and writes the outputs (hyper_local_search/report.py).
+``run(config, splits)`` is the whole protocol as a Python call; the command line only
+turns flags into a RunConfig and writes the outputs (hyper_local_search/report.py).
 """
 
 from __future__ import annotations

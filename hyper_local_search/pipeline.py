@@ -7,6 +7,9 @@ turns flags into a RunConfig and writes the outputs (hyper_local_search/report.p
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -262,8 +265,21 @@ def run_unit(
     the units are the parallelism, and small multi-threaded factorisations on a busy
     machine were measured 100-1000x slower than single-threaded ones.
     """
+    _ignore_interrupts_in_workers()
     with threadpool_limits(limits=1):
         return _run_unit(splits, config, sampler, simulation, seed)
+
+
+def _ignore_interrupts_in_workers() -> None:
+    """Leave Ctrl-C to the main process: it stops the run and keeps the finished units.
+
+    A terminal sends SIGINT to every process of the run; worker processes would print a
+    KeyboardInterrupt traceback each. Only in a worker process's main thread (a unit run
+    in the main process, or in a Dask worker's thread, is left alone).
+    """
+    if (multiprocessing.current_process().name != "MainProcess"
+            and threading.current_thread() is threading.main_thread()):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_unit(

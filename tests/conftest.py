@@ -13,6 +13,19 @@ from datasets.splits import Splits
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PAPER_SPLIT = SHARED / "datasets" / "house_price" / "paper_split"
+PARTS = ("train", "val", "test")
+
+
+def read_published_split(directory: Path) -> dict[str, pd.DataFrame]:
+    """The authors' split in ``directory`` as frames keyed "x_train", ..., "y_test" (first
+    column the row index); skips the test when ../shared is not beside the repository."""
+    if not directory.is_dir():
+        pytest.skip(f"{directory} not found: the repository must sit beside ../shared")
+    return {
+        f"{kind}_{part}": pd.read_csv(directory / f"{kind}_{part}.csv", index_col=0)
+        for kind in ("x", "y")
+        for part in PARTS
+    }
 PUBLISHED_TABLE = SHARED / "reference" / "paper_house_price_results_100_trials_50_simulations.csv"
 
 
@@ -50,15 +63,9 @@ def small_splits() -> Splits:
 @pytest.fixture(scope="session")
 def paper_house_price() -> Splits:
     """The paper's exact preprocessed house-price split (../shared)."""
-    if not PAPER_SPLIT.is_dir():
-        pytest.skip(f"{PAPER_SPLIT} not found: the repository must sit beside ../shared")
-
-    def read(name: str) -> pd.DataFrame:
-        return pd.read_csv(PAPER_SPLIT / f"{name}.csv", index_col=0)
-
-    X = {part: read(f"x_{part}") for part in ("train", "val", "test")}
-    y = {part: read(f"y_{part}").to_numpy(dtype=np.float64).ravel()
-         for part in ("train", "val", "test")}
+    frames = read_published_split(PAPER_SPLIT)
+    X = {part: frames[f"x_{part}"] for part in PARTS}
+    y = {part: frames[f"y_{part}"].to_numpy(dtype=np.float64).ravel() for part in PARTS}
     return Splits(
         X_train=X["train"].to_numpy(dtype=np.float64),
         X_val=X["val"].to_numpy(dtype=np.float64),

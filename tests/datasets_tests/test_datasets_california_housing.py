@@ -10,11 +10,11 @@ import pytest
 
 from datasets.california_housing import load_california_housing, orient_components
 from datasets.splits import Splits
+from tests.conftest import PARTS, read_published_split
 from utils.errors import InputError
 
 PAPER_SPLIT = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 PAPER_SPLIT = PAPER_SPLIT / "california_housing" / "paper_split"
-PARTS = ("train", "val", "test")
 #: Our orientation (largest loading positive) against the published scores.
 SIGNS_VS_PAPER = np.array([1, 1, -1, 1, -1, 1, 1, 1, 1, 1, 1, 1], dtype=float)
 #: Measured: at most 1.4e-13 on PC1..PC12 (scores up to about 30 in magnitude),
@@ -33,13 +33,7 @@ def splits() -> Splits:
 
 @pytest.fixture(scope="module")
 def paper() -> dict[str, pd.DataFrame]:
-    if not PAPER_SPLIT.is_dir():
-        pytest.skip(f"published split not found at {PAPER_SPLIT} (../shared beside the repo)")
-    return {
-        f"{kind}_{part}": pd.read_csv(PAPER_SPLIT / f"{kind}_{part}.csv", index_col=0)
-        for kind in ("x", "y")
-        for part in PARTS
-    }
+    return read_published_split(PAPER_SPLIT)
 
 
 def test_shapes_and_names(splits):

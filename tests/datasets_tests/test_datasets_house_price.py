@@ -18,11 +18,11 @@ from sklearn.model_selection import train_test_split
 import datasets.house_price as house_price
 from datasets.house_price import DEFAULT_PATH, load_house_price
 from datasets.splits import Splits
+from tests.conftest import PARTS, read_published_split
 from utils.errors import InputError
 
 PAPER_SPLIT = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "house_price"
 PAPER_SPLIT = PAPER_SPLIT / "paper_split"
-PARTS = ("train", "val", "test")
 #: The only columns with missing values; KNNImputer fills them with means of 10
 #: neighbours, whose summation order differs between scikit-learn versions.
 IMPUTED = ("LotFrontage", "MasVnrArea", "GarageYrBlt")
@@ -35,13 +35,7 @@ def splits() -> Splits:
 
 @pytest.fixture(scope="module")
 def paper() -> dict[str, pd.DataFrame]:
-    if not PAPER_SPLIT.is_dir():
-        pytest.skip(f"published split not found at {PAPER_SPLIT} (../shared beside the repo)")
-    return {
-        f"{kind}_{part}": pd.read_csv(PAPER_SPLIT / f"{kind}_{part}.csv", index_col=0)
-        for kind in ("x", "y")
-        for part in PARTS
-    }
+    return read_published_split(PAPER_SPLIT)
 
 
 def test_shapes_and_names(splits):

@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import optuna
 
 from datasets.registry import load_dataset
-from hyper_local_search.pipeline import RunConfig, run, timed_hls_step
-from optuna_training.elastic_net import ElasticNetProblem
+from experiment.config import RunConfig
+from experiment.execution import run
+from experiment.unit import make_problem, timed_hls_step
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.study import run_study
 from utils.seeding import simulation_seeds
@@ -53,7 +54,7 @@ def machine() -> str:
 def bench_step(args: argparse.Namespace) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     splits = load_dataset(args.dataset)
-    problem = ElasticNetProblem(splits.X_train, splits.y_train)
+    problem = make_problem(splits, "sklearn")
     seeds = simulation_seeds(args.seed, args.simulations)
     print(f"# HLS step, paper vs fast: {splits.description}; {machine()}")
     print(f"# samplers {' '.join(args.samplers)}, {args.simulations} simulations each, "
@@ -65,13 +66,12 @@ def bench_step(args: argparse.Namespace) -> None:
     rows = []
     for sampler in args.samplers:
         for simulation, seed in enumerate(seeds):
-            study = run_study(splits.X_train, splits.y_train, splits.X_val, splits.y_val,
-                              splits.X_test, splits.y_test, sampler=sampler,
-                              n_trials=args.trials, seed=seed, problem=problem)
+            study = run_study(problem, test=(splits.X_test, splits.y_test), sampler=sampler,
+                              n_trials=args.trials, seed=seed)
             order = ("paper", "fast") if simulation % 2 == 0 else ("fast", "paper")
             timed = {
-                mode: timed_hls_step(splits, study.l1, study.l2, study.fit, line_search=mode,
-                                     problem=problem if mode == "fast" else None)
+                mode: timed_hls_step(splits, problem, study.l1, study.l2, study.fit,
+                                     line_search=mode)
                 for mode in order
             }
             paper, fast = timed["paper"], timed["fast"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, VSCode too
 
-from hyper_local_search.cli import main
+from experiment.cli import main
 
 OPTUNA_TRIALS = 100
 SIMULATIONS = 50

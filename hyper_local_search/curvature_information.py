@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from optuna_training.elastic_net import ElasticNetProblem
+
 
 def validation_gradient(
     X_val: np.ndarray, y_val: np.ndarray, w: np.ndarray, b: float
@@ -65,12 +67,13 @@ def paper_stationarity(
     return grad_loss + penalty
 
 
-def paper_constraint_matrix(X_train: np.ndarray, w: np.ndarray, l2: float) -> np.ndarray:
+def paper_constraint_matrix(problem: ElasticNetProblem, w: np.ndarray, l2: float) -> np.ndarray:
     """The paper's constraint matrix H, as the authors' code builds it.
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
+    problem : ElasticNetProblem
+        The training split (its ``design_gram`` [X 1]^T [X 1] is formed once per problem).
     w : ndarray of shape (n_features,)
         Weights of the starting model.
     l2 : float
@@ -82,14 +85,11 @@ def paper_constraint_matrix(X_train: np.ndarray, w: np.ndarray, l2: float) -> np
         Columns: d/dl1 = [sign(w); 0], d/dl2 = [w; 0], then the (w, b) block
         (2 / n) [X 1]^T [X 1] + l2 * I (the identity covers the bias too).
     """
-    n_samples, n_features = X_train.shape
-    design = np.hstack([X_train, np.ones((n_samples, 1))])
-    block = (2.0 / n_samples) * (design.T @ design)
-    block[np.diag_indices_from(block)] += l2
-    d_l1 = np.append(np.sign(w), 0.0)
-    d_l2 = np.append(w, 0.0)
+    n_features = problem.n_features
     H = np.empty((n_features + 1, n_features + 3))
-    H[:, 0] = d_l1
-    H[:, 1] = d_l2
-    H[:, 2:] = block
+    block = H[:, 2:]
+    np.multiply(problem.design_gram, 2.0 / problem.n_samples, out=block)
+    block[np.diag_indices(n_features + 1)] += l2
+    H[:, 0] = np.append(np.sign(w), 0.0)
+    H[:, 1] = np.append(w, 0.0)
     return H

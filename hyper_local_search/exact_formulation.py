@@ -97,6 +97,7 @@ from hyper_local_search.hypergradient import (
     parameter_block,
     solve_parameter_block,
 )
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 
 __all__ = [
     "BOX_ACTIVE_FRACTION",
@@ -160,7 +161,7 @@ def exact_stationarity(
 
 
 def exact_constraint_matrix(
-    X_train: np.ndarray,
+    problem: ElasticNetProblem,
     w: np.ndarray,
     l1: float,
     l2: float,
@@ -172,7 +173,8 @@ def exact_constraint_matrix(
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
+    problem : ElasticNetProblem
+        The training split.
     w : ndarray of shape (n_features,)
         Weights of the elastic net at (l1, l2); their nonzeros define the active set.
     l1 : float
@@ -193,7 +195,7 @@ def exact_constraint_matrix(
     columns = hyperparameter_columns(w, active)
     if log_hyperparameters:
         columns *= np.array([l1, l2])
-    H = np.hstack([columns, parameter_block(X_train, active, l2)])
+    H = np.hstack([columns, parameter_block(problem, active, l2)])
     return H, active
 
 
@@ -276,12 +278,8 @@ def _facet_rows(facet_pairs: int) -> np.ndarray:
 
 
 def exact_direction_problem(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    w: np.ndarray,
-    b: float,
+    problem: ElasticNetProblem,
+    fit: ElasticNetFit,
     l1: float,
     l2: float,
     *,
@@ -289,19 +287,14 @@ def exact_direction_problem(
     active_tol: float = 0.0,
     facet_pairs: int = 2,
 ) -> ExactDirectionProblem:
-    """The exact direction LP at the model (w, b) fitted at (l1, l2), scaled for HiGHS.
+    """The exact direction LP at the model ``fit`` of (l1, l2), scaled for HiGHS.
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-        Not used (the fitted (w, b) carries it); kept to name the whole problem.
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
-    w : ndarray of shape (n_features,)
-        Weights of the elastic net fitted on the training split at (l1, l2).
-    b : float
-        Its intercept.
+    problem : ElasticNetProblem
+        Training and validation splits.
+    fit : ElasticNetFit
+        The elastic net fitted on the training split at (l1, l2).
     l1 : float
     l2 : float
     log_hyperparameters : bool
@@ -316,11 +309,11 @@ def exact_direction_problem(
     -------
     ExactDirectionProblem
     """
-    del y_train
+    w, b = fit.coef, fit.intercept
     if facet_pairs < 2 or facet_pairs % 2:
         raise ValueError(f"facet_pairs must be an even integer >= 2; got {facet_pairs!r}")
     H, active = exact_constraint_matrix(
-        X_train, w, l1, l2, log_hyperparameters=log_hyperparameters, active_tol=active_tol
+        problem, w, l1, l2, log_hyperparameters=log_hyperparameters, active_tol=active_tol
     )
     H_lam, K = H[:, :2], H[:, 2:]
     K_inverse, singular = solve_parameter_block(K, np.eye(K.shape[0]))
@@ -342,7 +335,7 @@ def exact_direction_problem(
     row_scale = band_factor * equilibration
     scaled *= row_scale[:, None]
 
-    gradient = validation_gradient(X_val, y_val, w, b)
+    gradient = validation_gradient(problem.X_val, problem.y_val, w, b)
     objective = np.append(gradient[active], gradient[-1]) * param_scale
     objective_scale = float(np.abs(objective).max())
     if objective_scale > 0:
@@ -373,12 +366,8 @@ def exact_direction_problem(
 
 
 def exact_direction(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    w: np.ndarray,
-    b: float,
+    problem: ElasticNetProblem,
+    fit: ElasticNetFit,
     l1: float,
     l2: float,
     *,
@@ -387,16 +376,14 @@ def exact_direction(
     facet_pairs: int = 2,
     method: str = "reference",
 ) -> Direction:
-    """The exact LP's hyperparameter direction at the model (w, b) fitted at (l1, l2).
+    """The exact LP's hyperparameter direction at the model ``fit`` of (l1, l2).
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
-    w : ndarray of shape (n_features,)
-    b : float
+    problem : ElasticNetProblem
+        Training and validation splits.
+    fit : ElasticNetFit
+        The elastic net fitted on the training split at (l1, l2).
     l1 : float
     l2 : float
     log_hyperparameters : bool
@@ -424,36 +411,36 @@ def exact_direction(
         solution is also optimal without the d_theta box, and d_lam is the corner
         -sign(hypergradient) (or the polygon's vertex; see the module docstring).
     """
-    problem = exact_direction_problem(
-        X_train, y_train, X_val, y_val, w, b, l1, l2,
+    lp = exact_direction_problem(
+        problem, fit, l1, l2,
         log_hyperparameters=log_hyperparameters, active_tol=active_tol,
         facet_pairs=facet_pairs,
     )
-    if problem.active.size == 0:
+    if lp.active.size == 0:
         # All weights at zero stay there for small changes of lam: the hyperparameter
         # columns vanish, and the LP would return an arbitrary corner.
         return Direction(
             "zero_direction", np.zeros(2), None, np.nan, np.nan,
             "no active weight: the validation loss is locally constant in lam; LP not solved.",
         )
-    if not problem.box_inactive:
+    if not lp.box_inactive:
         # Measured at house_price's (1, 1e-10) (cond(K) ~1e12): HiGHS either spends 16 s
         # and fails, or returns a solution on the d_theta box.
         return Direction(
             "ill_conditioned", np.zeros(2), None, np.nan, np.nan,
-            f"K is {'singular' if problem.singular else 'too ill-conditioned'} for the scaled "
-            f"LP: the band admits d_theta slack {problem.max_slack:.3g} response units with "
-            f"the band factor at its cap {problem.band_factor:.3g}, so the d_theta box "
+            f"K is {'singular' if lp.singular else 'too ill-conditioned'} for the scaled "
+            f"LP: the band admits d_theta slack {lp.max_slack:.3g} response units with "
+            f"the band factor at its cap {lp.band_factor:.3g}, so the d_theta box "
             f"(+-{PARAM_BOUND:g}) could decide d_lam; LP not solved.",
         )
-    direction = solve_direction_lp(problem.gradient, problem.H, method=method)
+    direction = solve_direction_lp(lp.gradient, lp.H, method=method)
     if direction.d_raw is None:
         return direction
-    d_raw = problem.unscale(direction.d_raw)
+    d_raw = lp.unscale(direction.d_raw)
     unscaled = replace(
-        direction, d_raw=d_raw, objective=float(problem.objective_scale * direction.objective)
+        direction, d_raw=d_raw, objective=float(lp.objective_scale * direction.objective)
     )
-    n_params = problem.param_scale.shape[0]
+    n_params = lp.param_scale.shape[0]
     largest = float(np.abs(direction.d_raw[2 : 2 + n_params]).max(initial=0.0))
     if direction.ok and largest >= BOX_ACTIVE_FRACTION * PARAM_BOUND:
         return replace(
@@ -461,8 +448,8 @@ def exact_direction(
             status="box_active",
             d_lam=np.zeros(2),
             message=f"the d_theta box is reached (|u_theta| = {largest:.6g}), so it may decide "
-            f"d_lam; band factor {problem.band_factor:.3g}, max slack "
-            f"{problem.max_slack:.3g}, singular K: {problem.singular}. "
+            f"d_lam; band factor {lp.band_factor:.3g}, max slack "
+            f"{lp.max_slack:.3g}, singular K: {lp.singular}. "
             f"HiGHS: {direction.message}",
         )
     return unscaled

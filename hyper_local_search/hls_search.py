@@ -1,22 +1,25 @@
 """Multi-step HLS: direction + line search, repeated from each new point.
 
 ``--hls-steps K`` repeats the HLS step from the model it ends at, until K steps are
-done, a step improves the validation MSE by less than ``MIN_RELATIVE_IMPROVEMENT``
-(the loss along a line is a sawtooth at about 1e-5 relative with scikit-learn's
-tol = 1e-4, METHOD.md, so smaller gains are noise), or the LP gives no direction.
+done, a step improves the validation MSE by less than ``min_relative_improvement``,
+or the LP gives no direction. The default threshold follows the solver's accuracy:
+with scikit-learn's tol = 1e-4 the loss along a line is a sawtooth at about 1e-5
+relative (METHOD.md), so smaller gains are noise (``MIN_RELATIVE_IMPROVEMENT``); with
+the converged solver (relative duality gap 1e-9) the loss is smooth to about 1e-8
+(``MIN_RELATIVE_IMPROVEMENT_CONVERGED``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from hyper_local_search.hls_step import Fitter, HLSResult, hls_step
-from optuna_training.elastic_net import ElasticNetFit, mse
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 
-#: A step must lower the validation MSE by this fraction to count as progress.
+#: A step must lower the validation MSE by this fraction to count as progress
+#: (scikit-learn's solver; the converged one uses the second constant).
 MIN_RELATIVE_IMPROVEMENT = 1e-5
+MIN_RELATIVE_IMPROVEMENT_CONVERGED = 1e-8
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,7 @@ class HLSSearchResult:
 
 
 def hls_search(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
+    problem: ElasticNetProblem,
     l1: float,
     l2: float,
     start: ElasticNetFit,
@@ -68,6 +68,7 @@ def hls_search(
     fitter: Fitter | None = None,
     formulation: str = "paper",
     log_hyperparameters: bool = False,
+    min_relative_improvement: float | None = None,
 ) -> HLSSearchResult:
     """Up to ``steps`` HLS steps, each from the end of the previous one.
 
@@ -75,10 +76,8 @@ def hls_search(
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
+    problem : ElasticNetProblem
+        Training and validation splits, and the solver.
     l1, l2 : float
         Starting hyperparameters.
     start : ElasticNetFit
@@ -87,16 +86,23 @@ def hls_search(
         At most this many HLS steps, >= 1.
     line_search, fitter, formulation, log_hyperparameters
         As for ``hls_step``, passed to every step.
+    min_relative_improvement : float, optional
+        A step must lower the validation MSE by this fraction to go on; None takes the
+        solver's default (module docstring).
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
+    if min_relative_improvement is None:
+        min_relative_improvement = (MIN_RELATIVE_IMPROVEMENT_CONVERGED
+                                    if problem.solver.name == "converged"
+                                    else MIN_RELATIVE_IMPROVEMENT)
     taken: list[HLSResult] = []
     current_l1, current_l2, current_fit = l1, l2, start
-    current_val = mse(X_val, y_val, start.coef, start.intercept)
+    current_val = problem.val_mse(start)
     n_fits, stop_reason = 0, "steps"
     for _ in range(steps):
         step = hls_step(
-            X_train, y_train, X_val, y_val, current_l1, current_l2, current_fit,
+            problem, current_l1, current_l2, current_fit,
             line_search=line_search, fitter=fitter, formulation=formulation,
             log_hyperparameters=log_hyperparameters,
         )
@@ -105,8 +111,8 @@ def hls_search(
         if not step.direction.ok:
             stop_reason = f"lp {step.direction.status}"
             break
-        step_val = mse(X_val, y_val, step.fit.coef, step.fit.intercept)
-        improved_enough = step_val < current_val * (1.0 - MIN_RELATIVE_IMPROVEMENT)
+        step_val = problem.val_mse(step.fit)
+        improved_enough = step_val < current_val * (1.0 - min_relative_improvement)
         if step_val < current_val:
             current_l1, current_l2, current_fit, current_val = step.l1, step.l2, step.fit, step_val
         if not improved_enough:

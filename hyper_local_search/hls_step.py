@@ -1,25 +1,23 @@
 """One hyper local search step: gradient -> constraint matrix -> LP -> line search -> refit.
 
-Two line searches (``line_search``):
+Everything is computed on one ``ElasticNetProblem`` (training and validation splits,
+their precomputation and the solver). Two line searches (``line_search``):
 
 - ``"paper"``: the authors' search as METHOD.md describes it: every evaluation is a
-  cold fit of scikit-learn's estimator (t = 0 refitted), the golden section refits
-  both interior points, and stops at an absolute width of ~4e-6: about 94 fits on
-  house_price.
+  cold fit (t = 0 refitted), the golden section refits both interior points and stops
+  at an absolute width of ~4e-6: 94 fits on house_price from (0.47, 0.04). With the
+  "sklearn" solver each fit is scikit-learn's own estimator, as the authors call it,
+  and the chosen point is refitted that way too.
 - ``"fast"``: ``fast_line_search``: the same bracket, memoised, one new fit per
   golden-section iteration, a width relative to t; t = 0 is the start model itself
-  (no fit); fits run on a precomputed Gram matrix (``ElasticNetProblem``), cold by
-  default, so the loss along the line is the same function the paper's search sees;
-  the LP is passed to HiGHS with ranged rows (the same solution, tested).
-  With ``warm_start=True`` the golden-section fits start from the coefficients of the
-  nearest evaluated t (the bounding phase stays cold: with scikit-learn's tol = 1e-4 a
-  warm start moves the loss by more than the bounding phase's first steps change it,
-  and the search stalls at t ~ 1e-3; measured in the README's Performance section).
+  (no fit); every fit is ``problem.fit``, one solver call on the precomputed Gram
+  matrix; the LP is passed to HiGHS with ranged rows (the same solution, tested). With
+  the "sklearn" solver every fit is cold (a warm start moves the loss by more than the
+  bounding phase's first steps change it); with the "converged" solver each fit starts
+  from the coefficients of the nearest t evaluated so far, which gives the same
+  minimiser (to its duality gap) at a fraction of the cost.
 
-"paper" refits the chosen point with scikit-learn's estimator, as the authors do; "fast"
-returns the line search's own fit there (a cold fit, equal to scikit-learn's to about
-1e-12 relative), so every reported loss is that of an elastic-net fit at the reported
-(l1, l2).
+Every reported loss is that of the fit at the reported (l1, l2) under the solver used.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ from hyper_local_search.curvature_information import paper_constraint_matrix, va
 from hyper_local_search.direction_lp import Direction, solve_direction_lp
 from hyper_local_search.exact_formulation import exact_direction
 from hyper_local_search.line_search import LineSearchResult, fast_line_search, paper_line_search
-from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net, mse
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net
 
 #: Hyperparameters along the search line are clipped at this floor (the paper's).
 HYPERPARAMETER_FLOOR = 1e-10
@@ -60,7 +58,8 @@ class HLSResult:
     l1, l2 : float
         Hyperparameters at the end of the step (the start's when the LP gave no direction).
     fit : ElasticNetFit
-        A cold elastic-net fit at (l1, l2) (the start model when nothing moved).
+        The elastic net fitted at (l1, l2) under the problem's solver (the start model
+        when nothing moved).
     direction : Direction
         The LP's answer; ``direction.status`` is the step's status.
     line_search : LineSearchResult or None
@@ -118,52 +117,56 @@ class _ValidationLossAlongLine:
     """t -> validation MSE of the elastic net fitted at lam(t); counts its fits.
 
     ``reuse_start``: t = 0 is answered by the start model, without a fit.
-    ``warm_start``: once the loss has stopped decreasing along increasing t (the
-    bounding phase is over), each fit starts from the coefficients of the nearest t
-    evaluated so far.
+    ``warm_start``: each fit starts from the coefficients of the nearest t evaluated so
+    far (only for a solver whose answer does not depend on its start).
     """
 
-    def __init__(self, fit, X_val, y_val, lam0, d_lam, start, *, reuse_start, warm_start, log):
-        self._fit, self._X_val, self._y_val = fit, X_val, y_val
+    def __init__(self, problem, fit, lam0, d_lam, start, *, reuse_start, warm_start, log):
+        self._problem, self._fit = problem, fit
         self._lam0, self._d_lam, self._log = lam0, d_lam, log
         self._reuse_start, self._warm_start = reuse_start, warm_start
         self.fits: dict[float, ElasticNetFit] = {0.0: start}
-        self._start_loss = mse(X_val, y_val, start.coef, start.intercept)
-        self._last_t = -1.0
-        self._bounding = True
+        self._start_loss = problem.val_mse(start)
         self.n_fits = 0
         self.n_unconverged = 0
         self.n_nonfinite = 0
 
     def __call__(self, t: float) -> float:
         if self._reuse_start and t == 0.0:
-            self._last_t = 0.0
             return self._start_loss
-        if t <= self._last_t:
-            self._bounding = False  # the golden section has begun
-        self._last_t = t
         coef_init = None
-        if self._warm_start and not self._bounding:
+        if self._warm_start:
             coef_init = self.fits[min(self.fits, key=lambda s: abs(s - t))].coef
         lam = hyperparameters_along(self._lam0, self._d_lam, t, log=self._log)
         fit = self._fit(float(lam[0]), float(lam[1]), coef_init)
         self.n_fits += 1
         self.n_unconverged += not fit.converged
         self.fits[t] = fit
-        value = mse(self._X_val, self._y_val, fit.coef, fit.intercept)
+        value = self._problem.val_mse(fit)
         self.n_nonfinite += not np.isfinite(value)
         return value
 
 
-def _plain_fitter(X_train: np.ndarray, y_train: np.ndarray) -> Fitter:
-    def fit(l1: float, l2: float, coef_init: np.ndarray | None) -> ElasticNetFit:
-        return fit_elastic_net(X_train, y_train, l1, l2, coef_init=coef_init)
+def default_fitter(problem: ElasticNetProblem, line_search: str) -> Fitter:
+    """How an HLS step fits when the caller gives no fitter.
 
-    return fit
+    ``problem.fit`` (its solver, one kernel call), except for the paper's line search
+    with the "sklearn" solver: scikit-learn's own estimator on the raw training split,
+    as the authors fit.
 
+    Parameters
+    ----------
+    problem : ElasticNetProblem
+    line_search : {"fast", "paper"}
+    """
+    if line_search == "paper" and problem.solver.name == "sklearn":
+        X_train, y_train, solver = problem.X_train, problem.y_train, problem.solver
 
-def _problem_fitter(X_train: np.ndarray, y_train: np.ndarray) -> Fitter:
-    problem = ElasticNetProblem(X_train, y_train)
+        def fit(l1: float, l2: float, coef_init: np.ndarray | None) -> ElasticNetFit:
+            return fit_elastic_net(X_train, y_train, l1, l2, coef_init=coef_init,
+                                   tol=solver.tol, max_iter=solver.max_iter)
+
+        return fit
 
     def fit(l1: float, l2: float, coef_init: np.ndarray | None) -> ElasticNetFit:
         return problem.fit(l1, l2, coef_init=coef_init)
@@ -172,10 +175,7 @@ def _problem_fitter(X_train: np.ndarray, y_train: np.ndarray) -> Fitter:
 
 
 def hls_direction(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
+    problem: ElasticNetProblem,
     l1: float,
     l2: float,
     start: ElasticNetFit,
@@ -193,10 +193,8 @@ def hls_direction(
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
+    problem : ElasticNetProblem
+        Training and validation splits.
     l1, l2 : float
         Hyperparameters at which ``start`` was fitted.
     start : ElasticNetFit
@@ -209,29 +207,24 @@ def hls_direction(
     if formulation == "paper":
         if log_hyperparameters:
             raise ValueError("log_hyperparameters needs the exact formulation")
-        gradient = validation_gradient(X_val, y_val, start.coef, start.intercept)
-        H = paper_constraint_matrix(X_train, start.coef, l2)
+        gradient = validation_gradient(problem.X_val, problem.y_val, start.coef, start.intercept)
+        H = paper_constraint_matrix(problem, start.coef, l2)
         return solve_direction_lp(gradient, H, method=lp_method)
     if formulation == "exact":
         return exact_direction(
-            X_train, y_train, X_val, y_val, start.coef, start.intercept, l1, l2,
-            log_hyperparameters=log_hyperparameters, method=lp_method,
-            facet_pairs=EXACT_FACET_PAIRS,
+            problem, start, l1, l2, log_hyperparameters=log_hyperparameters,
+            method=lp_method, facet_pairs=EXACT_FACET_PAIRS,
         )
     raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
 
 
 def hls_step(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
+    problem: ElasticNetProblem,
     l1: float,
     l2: float,
     start: ElasticNetFit,
     *,
     line_search: str = "paper",
-    warm_start: bool = False,
     fitter: Fitter | None = None,
     formulation: str = "paper",
     log_hyperparameters: bool = False,
@@ -240,22 +233,17 @@ def hls_step(
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
+    problem : ElasticNetProblem
+        Training and validation splits, and the solver of every fit.
     l1, l2 : float
         Starting hyperparameters (the Optuna study's best).
     start : ElasticNetFit
         The elastic net fitted on the training split at (l1, l2).
     line_search : {"paper", "fast"}
         See the module docstring.
-    warm_start : bool
-        Warm-start the fast search's golden-section fits (ignored by "paper").
     fitter : callable (l1, l2, coef_init) -> ElasticNetFit, optional
-        How the step fits the training split. Default: scikit-learn's estimator for
-        "paper", ``ElasticNetProblem(X_train, y_train).fit`` for "fast" (pass one to
-        reuse its precomputation, or to count fits against a budget).
+        How the step fits the training split; default ``default_fitter(problem,
+        line_search)``. Pass one to count fits against a budget.
     formulation : {"paper", "exact"}
         The LP's constraint matrix (see ``hls_direction``).
     log_hyperparameters : bool
@@ -270,7 +258,7 @@ def hls_step(
         raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
     fast = line_search == "fast"
     direction = hls_direction(
-        X_train, y_train, X_val, y_val, l1, l2, start, formulation=formulation,
+        problem, l1, l2, start, formulation=formulation,
         log_hyperparameters=log_hyperparameters, lp_method="ranged" if fast else "reference",
     )
     if not direction.ok:
@@ -278,10 +266,10 @@ def hls_step(
 
     lam0 = np.array([l1, l2], dtype=np.float64)
     if fitter is None:
-        fitter = _problem_fitter(X_train, y_train) if fast else _plain_fitter(X_train, y_train)
+        fitter = default_fitter(problem, line_search)
     loss = _ValidationLossAlongLine(
-        fitter, X_val, y_val, lam0, direction.d_lam, start,
-        reuse_start=fast, warm_start=fast and warm_start, log=log_hyperparameters,
+        problem, fitter, lam0, direction.d_lam, start,
+        reuse_start=fast, warm_start=problem.solver.warm_start, log=log_hyperparameters,
     )
     search = fast_line_search(loss) if fast else paper_line_search(loss)
     counts = {"n_unconverged_fits": loss.n_unconverged, "n_nonfinite_losses": loss.n_nonfinite}
@@ -289,12 +277,9 @@ def hls_step(
         return HLSResult(l1, l2, start, direction, search, loss.n_fits, False, **counts)
     lam = hyperparameters_along(lam0, direction.d_lam, search.t, log=log_hyperparameters)
     clipped = bool(np.any(lam <= HYPERPARAMETER_FLOOR))
-    if fast and not warm_start:
+    if fast:
         return HLSResult(float(lam[0]), float(lam[1]), loss.fits[search.t], direction, search,
                          loss.n_fits, clipped, **counts)
-    fit = fitter(float(lam[0]), float(lam[1]), None)  # the final model: a cold refit
-    if fast and mse(X_val, y_val, fit.coef, fit.intercept) > loss(0.0):
-        # The warm-started loss at t* was below the start's but the cold refit is not.
-        return HLSResult(l1, l2, start, direction, search, loss.n_fits + 1, False, **counts)
+    fit = fitter(float(lam[0]), float(lam[1]), None)  # the authors' final refit (cold)
     return HLSResult(float(lam[0]), float(lam[1]), fit, direction, search, loss.n_fits + 1,
                      clipped, **counts)

@@ -39,6 +39,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from hyper_local_search.curvature_information import validation_gradient
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 
 #: Relative pivot threshold (per row of K) below which K counts as singular.
 SINGULAR_RCOND = float(np.finfo(np.float64).eps)
@@ -72,12 +73,13 @@ def active_set(w: np.ndarray, *, active_tol: float = 0.0) -> np.ndarray:
     return np.flatnonzero(np.abs(w) > active_tol)
 
 
-def parameter_block(X_train: np.ndarray, active: np.ndarray, l2: float) -> np.ndarray:
+def parameter_block(problem: ElasticNetProblem, active: np.ndarray, l2: float) -> np.ndarray:
     """The (w_A, b) block K = (1 / n) [X_A 1]^T [X_A 1] + l2 diag(1, ..., 1, 0).
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
+    problem : ElasticNetProblem
+        The training split; K is read off its ``design_gram``.
     active : ndarray of int of shape (n_active,)
     l2 : float
 
@@ -86,9 +88,8 @@ def parameter_block(X_train: np.ndarray, active: np.ndarray, l2: float) -> np.nd
     K : ndarray of shape (n_active + 1, n_active + 1)
         Symmetric; the bias last, without a ridge term.
     """
-    n_samples = X_train.shape[0]
-    design = np.hstack([X_train[:, active], np.ones((n_samples, 1))])
-    K = (design.T @ design) / n_samples
+    rows = np.append(active, problem.n_features)
+    K = problem.design_gram[np.ix_(rows, rows)] / problem.n_samples
     n_active = active.shape[0]
     K[np.arange(n_active), np.arange(n_active)] += l2
     return K
@@ -174,7 +175,7 @@ def hyperparameter_columns(w: np.ndarray, active: np.ndarray) -> np.ndarray:
 
 
 def implicit_jacobian(
-    X_train: np.ndarray,
+    problem: ElasticNetProblem,
     w: np.ndarray,
     l1: float,
     l2: float,
@@ -186,7 +187,8 @@ def implicit_jacobian(
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
+    problem : ElasticNetProblem
+        The training split.
     w : ndarray of shape (n_features,)
         Weights of the (converged) elastic net at (l1, l2).
     l1 : float
@@ -202,7 +204,7 @@ def implicit_jacobian(
         Its ``jacobian`` solves K J = -[s_A, w_A; 0, 0] (see the module docstring).
     """
     active = active_set(w, active_tol=active_tol)
-    K = parameter_block(X_train, active, l2)
+    K = parameter_block(problem, active, l2)
     jacobian, singular = solve_parameter_block(K, -hyperparameter_columns(w, active))
     if log_hyperparameters:
         jacobian = jacobian * np.array([l1, l2])
@@ -210,12 +212,8 @@ def implicit_jacobian(
 
 
 def implicit_hypergradient(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    w: np.ndarray,
-    b: float,
+    problem: ElasticNetProblem,
+    fit: ElasticNetFit,
     l1: float,
     l2: float,
     *,
@@ -226,17 +224,11 @@ def implicit_hypergradient(
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-        Not used by the formula (the solution (w, b) carries it); kept so that the
-        signature names the whole bilevel problem.
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
-    w : ndarray of shape (n_features,)
-        Weights of the elastic net fitted on the training split at (l1, l2); the result
-        is only as accurate as this fit's stationarity (fit with a tight tol).
-    b : float
-        Its intercept.
+    problem : ElasticNetProblem
+        Training and validation splits.
+    fit : ElasticNetFit
+        The elastic net fitted on the training split at (l1, l2); the result is only as
+        accurate as this fit's stationarity (use the "converged" solver).
     l1 : float
     l2 : float
     log_hyperparameters : bool
@@ -252,11 +244,11 @@ def implicit_hypergradient(
         the active set is locally constant. A singular block K is solved by least
         squares (see `implicit_jacobian` for the flag).
     """
-    del y_train  # the lower-level solution already encodes it
+    w = fit.coef
     active = active_set(w, active_tol=active_tol)
-    gradient = validation_gradient(X_val, y_val, w, b)
+    gradient = validation_gradient(problem.X_val, problem.y_val, w, fit.intercept)
     g_active = np.append(gradient[active], gradient[-1])
-    K = parameter_block(X_train, active, l2)
+    K = parameter_block(problem, active, l2)
     adjoint, _ = solve_parameter_block(K, g_active)  # K is symmetric: K^{-T} g = K^{-1} g
     hypergradient = -hyperparameter_columns(w, active).T @ adjoint
     if log_hyperparameters:

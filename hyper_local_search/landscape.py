@@ -55,12 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from optuna_training.elastic_net import (
-    DEFAULT_MAX_ITER,
-    DEFAULT_TOL,
-    ElasticNetProblem,
-    mse,
-)
+from optuna_training.elastic_net import ElasticNetProblem
 
 __all__ = [
     "DEFAULT_L1_RANGE",
@@ -133,10 +128,8 @@ class ValidationGrid:
         Coordinate-descent epochs of each fit (-1 where the fit failed).
     converged : ndarray of bool of shape (n1, n2)
         False where the fit stopped at ``max_iter`` (or failed).
-    tol : float
-        Coordinate-descent tolerance of every fit.
-    max_iter : int
-        Epoch limit of every fit.
+    solver : str
+        The solver of every fit (``Solver.describe()``).
 
     The arrays are read-only copies. ``best_l1``, ``best_l2`` and ``best_val`` give the
     grid's best point (nan if every point is nan), ``gap`` the relative gap to it,
@@ -148,8 +141,7 @@ class ValidationGrid:
     val_mse: np.ndarray
     n_iter: np.ndarray
     converged: np.ndarray
-    tol: float = DEFAULT_TOL
-    max_iter: int = DEFAULT_MAX_ITER
+    solver: str = ""
 
     def __post_init__(self) -> None:
         l1 = _axis(self.l1_values, "l1_values")
@@ -169,8 +161,7 @@ class ValidationGrid:
         for name, array in {"l1_values": l1, "l2_values": l2, **arrays}.items():
             array.flags.writeable = False
             object.__setattr__(self, name, array)
-        object.__setattr__(self, "tol", float(self.tol))
-        object.__setattr__(self, "max_iter", int(self.max_iter))
+        object.__setattr__(self, "solver", str(self.solver))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -223,7 +214,7 @@ class ValidationGrid:
             f"{self.l1_values[-1]:.3g}] ({per_l1:.3g} per decade); "
             f"l2: {self.l2_values.size} points on [{self.l2_values[0]:.3g}, "
             f"{self.l2_values[-1]:.3g}] ({per_l2:.3g} per decade); "
-            f"{self.n_fits} cold fits (tol {self.tol:g}, max_iter {self.max_iter})"
+            f"{self.n_fits} cold fits, solver {self.solver}"
         )
 
     def gap(self, val: float | np.ndarray) -> float | np.ndarray:
@@ -265,8 +256,7 @@ class ValidationGrid:
             ],
             "n_iter": self.n_iter.tolist(),
             "converged": self.converged.tolist(),
-            "tol": self.tol,
-            "max_iter": self.max_iter,
+            "solver": self.solver,
             "best": best,
             "resolution": self.resolution,
         }
@@ -306,43 +296,28 @@ class ValidationGrid:
             converged=np.array(data["converged"], dtype=bool).reshape(
                 len(data["l1_values"]), len(data["l2_values"])
             ),
-            tol=float(data["tol"]),
-            max_iter=int(data["max_iter"]),
+            solver=str(data["solver"]),
         )
 
 
 def validation_grid(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
+    problem: ElasticNetProblem,
     *,
     l1_values: Sequence[float] | np.ndarray | None = None,
     l2_values: Sequence[float] | np.ndarray | None = None,
-    problem: ElasticNetProblem | None = None,
-    tol: float = DEFAULT_TOL,
-    max_iter: int = DEFAULT_MAX_ITER,
 ) -> ValidationGrid:
     """Validation MSE of a cold elastic-net fit at every point of an (l1, l2) grid.
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
-        Targets in data units; the losses are in their square.
+    problem : ElasticNetProblem
+        Training and validation splits and the solver of every fit.
     l1_values : array_like of shape (n1,), optional
         Increasing positive l1 values; default ``log_grid(*DEFAULT_L1_RANGE,
         DEFAULT_POINTS_PER_DECADE)`` (29 values, 1e-3 to 1e4).
     l2_values : array_like of shape (n2,), optional
         Increasing positive l2 values; default ``log_grid(*DEFAULT_L2_RANGE,
         DEFAULT_POINTS_PER_DECADE)`` (57 values, 1e-10 to 1e4).
-    problem : ElasticNetProblem, optional
-        The training split's fitter, if the caller already has one; it must have been
-        built on (X_train, y_train) (only its shape is checked). None builds one.
-    tol, max_iter : coordinate-descent settings of every fit (scikit-learn's defaults,
-        as in the rest of the project).
 
     Returns
     -------
@@ -358,28 +333,16 @@ def validation_grid(
         log_grid(*DEFAULT_L2_RANGE, DEFAULT_POINTS_PER_DECADE) if l2_values is None else l2_values,
         "l2_values",
     )
-    if not (tol > 0 and int(max_iter) == max_iter and max_iter >= 1):
-        raise ValueError(f"need tol > 0 and an integer max_iter >= 1; got {tol!r}, {max_iter!r}")
-    if problem is None:
-        problem = ElasticNetProblem(X_train, y_train)
-    elif (problem.n_samples, problem.n_features) != np.shape(X_train):
-        raise ValueError(
-            f"problem was built on data of shape ({problem.n_samples}, {problem.n_features}), "
-            f"but X_train has shape {np.shape(X_train)}"
-        )
-    X_val = np.asarray(X_val, dtype=np.float64)
-    y_val = np.asarray(y_val, dtype=np.float64)
-
     val_mse = np.full((l1.size, l2.size), np.nan)
     n_iter = np.full((l1.size, l2.size), -1, dtype=np.int64)
     converged = np.zeros((l1.size, l2.size), dtype=bool)
     for i, l1_value in enumerate(l1):
         for j, l2_value in enumerate(l2):
             try:
-                fit = problem.fit(float(l1_value), float(l2_value), tol=tol, max_iter=max_iter)
+                fit = problem.fit(float(l1_value), float(l2_value))
             except ValueError:  # non-finite coefficients: a numerical fault at this point
                 continue
-            val_mse[i, j] = mse(X_val, y_val, fit.coef, fit.intercept)
+            val_mse[i, j] = problem.val_mse(fit)
             n_iter[i, j] = fit.n_iter
             converged[i, j] = fit.converged
     return ValidationGrid(
@@ -388,8 +351,7 @@ def validation_grid(
         val_mse=val_mse,
         n_iter=n_iter,
         converged=converged,
-        tol=tol,
-        max_iter=max_iter,
+        solver=problem.solver.describe(),
     )
 
 

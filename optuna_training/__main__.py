@@ -15,6 +15,7 @@ from pathlib import Path
 import optuna
 
 from datasets.registry import DATASET_NAMES, load_dataset
+from optuna_training.elastic_net import ElasticNetProblem
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.study import run_study
 from utils.atomic_io import write_json_atomic
@@ -40,8 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.trials < 1:
             raise InputError(f"--trials must be at least 1, got {args.trials}.")
         s = load_dataset(args.dataset, target=args.target, seed=args.seed)
-        result = run_study(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
-                           sampler=args.sampler, n_trials=args.trials, seed=args.seed)
+        problem = ElasticNetProblem(s.X_train, s.y_train, s.X_val, s.y_val)
+        result = run_study(problem, test=(s.X_test, s.y_test), sampler=args.sampler,
+                           n_trials=args.trials, seed=args.seed)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -17,7 +18,8 @@ from optuna_training.search_space import PAPER_SPACE, SearchSpace
 class Incumbent:
     """The study's best model after trial ``trial`` (recorded at each improvement).
 
-    Losses are MSEs in squared target units.
+    Losses are MSEs in squared target units (test_mse nan when the study has no test
+    split).
     """
 
     trial: int
@@ -65,31 +67,44 @@ class ElasticNetStudy:
 
     ``optimize(n)`` runs n more trials and returns them; the incumbent history and the
     best model are kept across calls, so a refiner can continue the very study that
-    produced its start (optuna-continue). Arguments as ``run_study``'s.
+    produced its start (optuna-continue).
+
+    Parameters
+    ----------
+    problem : ElasticNetProblem
+        Training and validation splits and the solver of every trial's fit. With the
+        "converged" solver each fit starts from the previous trial's model (the same
+        minimiser, found faster); with "sklearn" every fit is cold, as the authors'.
+    sampler : {"grid", "random", "tpe", "qmc"}
+    n_trials : int
+        Trials the study is planned for (sets the grid's resolution), at least 1.
+    seed : int
+        Seeds the sampler; the same seed replays the same study.
+    space : SearchSpace
+        Bounds of l1 and l2.
+    test : tuple (X_test, y_test), optional
+        Scored at each improvement for the incumbent history; it never steers the study.
     """
 
     def __init__(
         self,
-        X_train: np.ndarray,
-        y_train: np.ndarray,
-        X_val: np.ndarray,
-        y_val: np.ndarray,
-        X_test: np.ndarray,
-        y_test: np.ndarray,
+        problem: ElasticNetProblem,
         *,
         sampler: str,
         n_trials: int,
         seed: int,
         space: SearchSpace = PAPER_SPACE,
-        problem: ElasticNetProblem | None = None,
+        test: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
+        if not problem.has_validation:
+            raise ValueError("an ElasticNetStudy needs a problem with a validation split.")
         self.sampler, self.space = sampler, space
         # The grid sampler has this many points; past them it would only re-evaluate.
         self._max_trials = len(space.grid_axis(n_trials)) ** 2 if sampler == "grid" else None
-        self._data = (X_train, y_train, X_val, y_val, X_test, y_test)
-        self._problem = problem if problem is not None else ElasticNetProblem(X_train, y_train)
+        self._problem, self._test = problem, test
         self.history: list[Incumbent] = []
         self.best_fit: ElasticNetFit | None = None
+        self._previous: ElasticNetFit | None = None
         self._last_trials: list[tuple[float, float, ElasticNetFit]] = []
         self.study = optuna.create_study(
             direction="minimize",
@@ -97,23 +112,20 @@ class ElasticNetStudy:
         )
 
     def _objective(self, trial: optuna.Trial) -> float:
-        X_train, y_train, X_val, y_val, X_test, y_test = self._data
-        space = self.space
+        problem, space = self._problem, self.space
         l1 = trial.suggest_float("l1", space.low, space.high, log=space.log)
         l2 = trial.suggest_float("l2", space.low, space.high, log=space.log)
-        fit = self._problem.fit(l1, l2)
+        warm = self._previous.coef if (problem.solver.warm_start and self._previous) else None
+        fit = problem.fit(l1, l2, coef_init=warm)
+        self._previous = fit
         self._last_trials.append((l1, l2, fit))
-        val_mse = mse(X_val, y_val, fit.coef, fit.intercept)
+        val_mse = problem.val_mse(fit)
         if not self.history or val_mse < self.history[-1].val_mse:
+            test_mse = math.nan if self._test is None else mse(*self._test, fit.coef,
+                                                                fit.intercept)
             self.history.append(
-                Incumbent(
-                    trial=trial.number,
-                    l1=l1,
-                    l2=l2,
-                    train_mse=mse(X_train, y_train, fit.coef, fit.intercept),
-                    val_mse=val_mse,
-                    test_mse=mse(X_test, y_test, fit.coef, fit.intercept),
-                )
+                Incumbent(trial=trial.number, l1=l1, l2=l2, train_mse=problem.train_mse(fit),
+                          val_mse=val_mse, test_mse=test_mse)
             )
             self.best_fit = fit
         return val_mse
@@ -123,6 +135,11 @@ class ElasticNetStudy:
 
         The grid sampler stops once its grid is exhausted (it would only re-evaluate
         grid points), so fewer trials may run, or none.
+
+        Parameters
+        ----------
+        n_trials : int
+            Most trials to run now.
         """
         self._last_trials = []
         if self._max_trials is not None:
@@ -136,7 +153,13 @@ class ElasticNetStudy:
         return [(t.params["l1"], t.params["l2"]) for t in self.study.trials]
 
     def result(self, seconds: float) -> StudyResult:
-        """The study so far as a StudyResult (``seconds``: its wall time)."""
+        """The study so far as a StudyResult.
+
+        Parameters
+        ----------
+        seconds : float
+            Its wall time.
+        """
         best = self.history[-1]
         return StudyResult(
             sampler=self.sampler,
@@ -150,34 +173,22 @@ class ElasticNetStudy:
 
 
 def run_study(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
+    problem: ElasticNetProblem,
     *,
     sampler: str,
     n_trials: int,
     seed: int,
     space: SearchSpace = PAPER_SPACE,
-    problem: ElasticNetProblem | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> StudyResult:
     """Tune (l1, l2) with an Optuna study minimising the validation MSE.
 
-    Each trial fits scikit-learn's elastic net on the training split (cold start,
-    default max_iter and tol, as the authors do), through ``ElasticNetProblem`` so that
-    the work that does not depend on (l1, l2) is done once per study. The test split is
-    only scored at improvements, for the incumbent history; it never steers the study.
+    Each trial is one ``problem.fit`` on the training split; the validation MSE is the
+    objective. See ``ElasticNetStudy`` for the parameters.
 
     Parameters
     ----------
-    X_train : ndarray of shape (n_train, n_features)
-    y_train : ndarray of shape (n_train,)
-    X_val : ndarray of shape (n_val, n_features)
-    y_val : ndarray of shape (n_val,)
-    X_test : ndarray of shape (n_test, n_features)
-    y_test : ndarray of shape (n_test,)
+    problem : ElasticNetProblem
     sampler : {"grid", "random", "tpe", "qmc"}
     n_trials : int
         At least 1.
@@ -185,11 +196,11 @@ def run_study(
         Seeds the sampler; the same seed replays the same study.
     space : SearchSpace
         Bounds of l1 and l2.
-    problem : ElasticNetProblem, optional
-        The training split's precomputation, if the caller already has one.
+    test : tuple (X_test, y_test), optional
+        Scored at each improvement, for the incumbent history.
     """
     start = time.perf_counter()
-    study = ElasticNetStudy(X_train, y_train, X_val, y_val, X_test, y_test, sampler=sampler,
-                            n_trials=n_trials, seed=seed, space=space, problem=problem)
+    study = ElasticNetStudy(problem, sampler=sampler, n_trials=n_trials, seed=seed,
+                            space=space, test=test)
     study.optimize(n_trials)
     return study.result(time.perf_counter() - start)

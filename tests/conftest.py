@@ -73,3 +73,11 @@ def paper_house_price() -> Splits:
         y_train=y["train"], y_val=y["val"], y_test=y["test"],
         feature_names=tuple(X["train"].columns), target_name="SalePrice", name="house_price",
     )
+
+
+def problem_of(splits: Splits, **kwargs):
+    """The ElasticNetProblem of a Splits' training and validation parts."""
+    from optuna_training.elastic_net import ElasticNetProblem
+
+    return ElasticNetProblem(splits.X_train, splits.y_train, splits.X_val, splits.y_val,
+                             **kwargs)

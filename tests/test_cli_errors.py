@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hyper_local_search.cli import main
+from experiment.cli import main
 from utils import atomic_io
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hyper_local_search.cli import main
-from hyper_local_search.comparison import COMPARISON_COLUMNS, comparison_table
+from experiment.cli import main
+from experiment.comparison import COMPARISON_COLUMNS, comparison_table
 from hyper_local_search.refiners import REFINER_NAMES
 
 ISSUE_COLUMNS = ["refiner", "sampler", "validation_mean", "validation_ci95", "test_mean",

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from datasets.registry import load_dataset
-from hyper_local_search.pipeline import RunConfig, run
-from hyper_local_search.report import simulations_frame
+from experiment.config import RunConfig
+from experiment.execution import run
+from experiment.report import simulations_frame
 from utils.errors import InputError
 
 distributed = pytest.importorskip("distributed")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from datasets.registry import load_dataset
-from hyper_local_search.cli import main
+from experiment.cli import main
 from optuna_training.elastic_net import fit_elastic_net, mse
 
 from .conftest import PUBLISHED_TABLE

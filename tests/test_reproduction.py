@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from datasets.registry import load_dataset
+from experiment.config import RunConfig
+from experiment.execution import run
+from experiment.report import simulations_frame
 from hyper_local_search.hls_step import hyperparameters_along
 from hyper_local_search.line_search import paper_line_search
-from hyper_local_search.pipeline import RunConfig, run
-from hyper_local_search.report import simulations_frame
 from optuna_training.elastic_net import fit_elastic_net, mse
 from utils.excel_summary import summary_table
 

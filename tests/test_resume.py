@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hyper_local_search.cli import main
+from experiment.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "hyper_local_search" / "HLS_one_direction_search.py"

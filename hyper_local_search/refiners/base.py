@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from datasets.splits import Splits
-from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 from optuna_training.search_space import SearchSpace
 
 #: Hyperparameters are kept at or above this floor (the paper's).
@@ -35,10 +34,8 @@ class RefinerStart:
 
     Attributes
     ----------
-    splits : Splits
-        Train, validation and test splits; refiners read train and validation only.
     problem : ElasticNetProblem
-        The training split's precomputed fitter (use ``objective``'s fits).
+        Training and validation splits and the solver (fit through the objective).
     l1, l2 : float
         The Optuna study's best hyperparameters.
     fit : ElasticNetFit
@@ -54,7 +51,6 @@ class RefinerStart:
         point and fit (for optuna-continue); None where the study is not available.
     """
 
-    splits: Splits
     problem: ElasticNetProblem
     l1: float
     l2: float
@@ -69,7 +65,7 @@ class RefinerStart:
 class BudgetedObjective:
     """Validation MSE of the elastic net at (l1, l2), at most ``budget`` fits.
 
-    ``evaluate(l1, l2)`` fits (cold by default, or warm from ``coef_init``) and returns
+    ``evaluate(l1, l2)`` fits (from ``coef_init`` if given, else cold) and returns
     the validation MSE; hyperparameters are clipped at HYPERPARAMETER_FLOOR first. The
     start counts as evaluated (no fit). ``best`` is the lowest validation MSE seen and
     its point; ``path`` lists every evaluated point in order as (l1, l2, val_mse).
@@ -81,7 +77,7 @@ class BudgetedObjective:
 
     def __post_init__(self) -> None:
         s = self.start
-        start_val = mse(s.splits.X_val, s.splits.y_val, s.fit.coef, s.fit.intercept)
+        start_val = s.problem.val_mse(s.fit)
         self.best_l1, self.best_l2, self.best_fit, self.best_val = s.l1, s.l2, s.fit, start_val
         self.path.append((s.l1, s.l2, start_val))
 
@@ -108,8 +104,7 @@ class BudgetedObjective:
         ``evaluate`` calls it; a fit made elsewhere (an Optuna trial) is counted with
         ``count_external_fit`` before it is made, then recorded here.
         """
-        s = self.start.splits
-        val = mse(s.X_val, s.y_val, fit.coef, fit.intercept)
+        val = self.start.problem.val_mse(fit)
         self.path.append((l1, l2, val))
         if val < self.best_val:
             self.best_l1, self.best_l2, self.best_fit, self.best_val = l1, l2, fit, val

@@ -22,7 +22,6 @@ HLS_EXACT_MAX_STEPS = 10
 def _search(start: RefinerStart, name: str, *, line_search: str, formulation: str,
             log_hyperparameters: bool, steps: int) -> RefinerResult:
     objective = BudgetedObjective(start)
-    s = start.splits
 
     def fitter(l1, l2, coef_init):
         return objective.fit(l1, l2, coef_init=coef_init)
@@ -30,7 +29,7 @@ def _search(start: RefinerStart, name: str, *, line_search: str, formulation: st
     status = None
     try:
         search = hls_search(
-            s.X_train, s.y_train, s.X_val, s.y_val, start.l1, start.l2, start.fit,
+            start.problem, start.l1, start.l2, start.fit,
             steps=steps, line_search=line_search, fitter=fitter, formulation=formulation,
             log_hyperparameters=log_hyperparameters,
         )

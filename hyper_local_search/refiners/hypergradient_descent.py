@@ -45,7 +45,7 @@ from hyper_local_search.refiners.base import (
     RefinerStart,
     result_from,
 )
-from optuna_training.elastic_net import ElasticNetFit, mse
+from optuna_training.elastic_net import ElasticNetFit
 
 NAME = "hypergradient"
 
@@ -62,18 +62,13 @@ GROW = 2.0
 
 def log_hypergradient(start: RefinerStart, fit: ElasticNetFit, l1: float, l2: float) -> np.ndarray:
     """dF/d(log l1, log l2) of shape (2,) at the model ``fit`` of (l1, l2)."""
-    s = start.splits
-    return implicit_hypergradient(
-        s.X_train, s.y_train, s.X_val, s.y_val, fit.coef, fit.intercept, l1, l2,
-        log_hyperparameters=True,
-    )
+    return implicit_hypergradient(start.problem, fit, l1, l2, log_hyperparameters=True)
 
 
 def _fit(objective: BudgetedObjective, l1: float, l2: float) -> tuple[ElasticNetFit, float]:
     """One counted, recorded cold fit at (l1, l2): the model and its validation MSE."""
     fit = objective.fit(l1, l2)
-    s = objective.start.splits
-    return fit, mse(s.X_val, s.y_val, fit.coef, fit.intercept)
+    return fit, objective.start.problem.val_mse(fit)
 
 
 def refine_hypergradient(

@@ -6,6 +6,7 @@ from hyper_local_search.curvature_information import (
     paper_stationarity,
     validation_gradient,
 )
+from optuna_training.elastic_net import ElasticNetProblem
 
 
 def _central_differences(function, x, h):
@@ -45,7 +46,7 @@ def lower_level_point():
 
 def test_constraint_matrix_parameter_block_is_jacobian_of_stationarity(lower_level_point):
     X, y, l1, l2, w, b = lower_level_point
-    H = paper_constraint_matrix(X, w, l2)
+    H = paper_constraint_matrix(ElasticNetProblem(X, y), w, l2)
     theta = np.append(w, b)
     numeric = _central_differences(
         lambda t: paper_stationarity(X, y, l1, l2, t[:-1], t[-1]), theta, 1e-6
@@ -55,7 +56,7 @@ def test_constraint_matrix_parameter_block_is_jacobian_of_stationarity(lower_lev
 
 def test_constraint_matrix_hyperparameter_columns(lower_level_point):
     X, y, l1, l2, w, b = lower_level_point
-    H = paper_constraint_matrix(X, w, l2)
+    H = paper_constraint_matrix(ElasticNetProblem(X, y), w, l2)
     lam = np.array([l1, l2])
     numeric = _central_differences(
         lambda v: paper_stationarity(X, y, v[0], v[1], w, b), lam, 1e-6
@@ -72,7 +73,7 @@ def test_constraint_matrix_hyperparameter_columns(lower_level_point):
 def test_constraint_matrix_layout_and_zero_weights():
     X = np.arange(12.0).reshape(4, 3)
     w = np.array([0.0, -2.0, 5.0])
-    H = paper_constraint_matrix(X, w, 0.25)
+    H = paper_constraint_matrix(ElasticNetProblem(X, np.zeros(4)), w, 0.25)
     assert H.shape == (4, 6)
     np.testing.assert_array_equal(H[:, 0], [0.0, -1.0, 1.0, 0.0])  # sign(0) = 0
     np.testing.assert_array_equal(H[:, 1], [0.0, -2.0, 5.0, 0.0])

@@ -11,7 +11,7 @@ from hyper_local_search.direction_lp import (
     constraint_violation,
     solve_direction_lp,
 )
-from optuna_training.elastic_net import fit_elastic_net
+from optuna_training.elastic_net import ElasticNetProblem, fit_elastic_net
 
 
 def _random_lp(seed, n_params=6):
@@ -112,7 +112,7 @@ def test_paper_start_gives_published_direction(paper_house_price):
     fit = fit_elastic_net(s.X_train, s.y_train, 0.47, 0.04)
     direction = solve_direction_lp(
         validation_gradient(s.X_val, s.y_val, fit.coef, fit.intercept),
-        paper_constraint_matrix(s.X_train, fit.coef, 0.04),
+        paper_constraint_matrix(ElasticNetProblem(s.X_train, s.y_train), fit.coef, 0.04),
     )
     assert direction.ok, _describe(direction)
     # METHOD.md: about (+1, -6e-4 .. -1e-3) at the paper's starts.

@@ -24,7 +24,7 @@ from hyper_local_search.direction_lp import (
     PARAM_BOUND,
     solve_direction_lp,
 )
-from optuna_training.elastic_net import fit_elastic_net
+from optuna_training.elastic_net import ElasticNetProblem, fit_elastic_net
 
 #: Agreement asked of the two methods (measured: 2e-14 for d_lam, 1e-13 objective).
 D_LAM_ATOL = 1e-9
@@ -57,7 +57,7 @@ def house_lps(paper_house_price):
         fit = fit_elastic_net(s.X_train, s.y_train, l1, l2)
         lps[(l1, l2)] = (
             validation_gradient(s.X_val, s.y_val, fit.coef, fit.intercept),
-            paper_constraint_matrix(s.X_train, fit.coef, l2),
+            paper_constraint_matrix(ElasticNetProblem(s.X_train, s.y_train), fit.coef, l2),
         )
     return lps
 

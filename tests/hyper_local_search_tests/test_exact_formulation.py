@@ -1,9 +1,9 @@
 """The exact formulation: stationarity at tight fits, its Jacobian, and the scaled LP.
 
-The descent tests refit with ``ElasticNetProblem`` at tol = 1e-12 (scikit-learn's
-coordinate descent on a precomputed Gram matrix: seconds for all four data sets, where
-the plain estimator needs 7 s for one simulation fit); their check is first order, far
-above the fits' noise.
+The descent tests refit with ``ElasticNetProblem``'s converged solver (relative duality
+gap <= 1e-9, warm-started from the start's model: seconds for all four data sets, where
+the plain estimator at tol = 1e-12 needs 7 s for one simulation fit); their check is
+first order, far above the fits' noise.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from hyper_local_search.exact_formulation import (
     exact_stationarity,
 )
 from hyper_local_search.hypergradient import implicit_hypergradient, implicit_jacobian
-from optuna_training.elastic_net import ElasticNetProblem, fit_elastic_net, mse
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net, mse
+from tests.conftest import problem_of
 
 TIGHT = {"tol": 1e-12, "max_iter": 100000}
 
@@ -124,7 +125,7 @@ def lower_level_point():
 
 def test_constraint_matrix_matches_finite_differences(lower_level_point):
     X, y, l1, l2, w, b = lower_level_point
-    H, active = exact_constraint_matrix(X, w, l1, l2)
+    H, active = exact_constraint_matrix(ElasticNetProblem(X, y), w, l1, l2)
     np.testing.assert_array_equal(active, [0, 2, 3, 5])
     assert H.shape == (5, 2 + 5)
 
@@ -140,7 +141,8 @@ def test_constraint_matrix_matches_finite_differences(lower_level_point):
     np.testing.assert_allclose(H[:, :2], d_lam, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(H[:, 2:], d_theta, rtol=1e-7, atol=1e-9)
 
-    H_log, active_log = exact_constraint_matrix(X, w, l1, l2, log_hyperparameters=True)
+    H_log, active_log = exact_constraint_matrix(ElasticNetProblem(X, y), w, l1, l2,
+                                               log_hyperparameters=True)
     np.testing.assert_array_equal(active_log, active)
     log_lam = np.log(lam)
     d_log = _central_differences(
@@ -153,16 +155,17 @@ def test_constraint_matrix_matches_finite_differences(lower_level_point):
 def test_constraint_matrix_layout():
     X = np.arange(12.0).reshape(4, 3)
     w = np.array([0.0, -2.0, 5.0])
-    H, active = exact_constraint_matrix(X, w, 0.3, 0.25)
+    problem = ElasticNetProblem(X, np.zeros(4))
+    H, active = exact_constraint_matrix(problem, w, 0.3, 0.25)
     np.testing.assert_array_equal(active, [1, 2])
     np.testing.assert_array_equal(H[:, 0], [-1.0, 1.0, 0.0])
     np.testing.assert_array_equal(H[:, 1], [-2.0, 5.0, 0.0])
     design = np.column_stack([X[:, 1], X[:, 2], np.ones(4)])
     # 1 / n (not the paper's 2 / n), ridge on the active weights only (not on the bias).
     np.testing.assert_allclose(H[:, 2:], design.T @ design / 4 + np.diag([0.25, 0.25, 0.0]))
-    H_log, _ = exact_constraint_matrix(X, w, 0.3, 0.25, log_hyperparameters=True)
+    H_log, _ = exact_constraint_matrix(problem, w, 0.3, 0.25, log_hyperparameters=True)
     np.testing.assert_allclose(H_log[:, :2], H[:, :2] * [0.3, 0.25])
-    H_tol, active_tol = exact_constraint_matrix(X, np.array([1e-9, -2.0, 5.0]), 0.3, 0.25,
+    H_tol, active_tol = exact_constraint_matrix(problem, np.array([1e-9, -2.0, 5.0]), 0.3, 0.25,
                                                 active_tol=1e-6)
     np.testing.assert_array_equal(active_tol, [1, 2])
     np.testing.assert_allclose(H_tol, H)
@@ -172,7 +175,7 @@ def test_constraint_matrix_layout():
 
 
 def _problem_args(s, fit, lam):
-    return (s.X_train, s.y_train, s.X_val, s.y_val, fit.coef, fit.intercept, *lam)
+    return (problem_of(s), fit, *lam)
 
 
 @pytest.mark.parametrize("log", [False, True], ids=["lam", "log"])
@@ -181,7 +184,7 @@ def test_scaled_problem_is_a_rescaling_of_the_exact_rows(small_splits, log):
     lam = (0.1, 0.1)
     fit = fit_elastic_net(s.X_train, s.y_train, *lam, **TIGHT)
     problem = exact_direction_problem(*_problem_args(s, fit, lam), log_hyperparameters=log)
-    H, active = exact_constraint_matrix(s.X_train, fit.coef, *lam, log_hyperparameters=log)
+    H, active = exact_constraint_matrix(problem_of(s), fit.coef, *lam, log_hyperparameters=log)
     np.testing.assert_array_equal(problem.active, active)
     assert problem.n_aux == 0
     columns = np.concatenate([[1.0, 1.0], problem.param_scale])
@@ -194,7 +197,7 @@ def test_scaled_problem_is_a_rescaling_of_the_exact_rows(small_splits, log):
     assert np.abs(problem.gradient).max() == pytest.approx(1.0)
     # Column units: the largest response of each parameter to |d_lam|_inf <= 1 (J from
     # the implicit function theorem, computed independently).
-    jacobian = implicit_jacobian(s.X_train, fit.coef, *lam, log_hyperparameters=log).jacobian
+    jacobian = implicit_jacobian(problem_of(s), fit.coef, *lam, log_hyperparameters=log).jacobian
     np.testing.assert_allclose(problem.param_scale, np.abs(jacobian).sum(axis=1), rtol=1e-10)
     # Rows: unit infinity norm times the band factor.
     np.testing.assert_allclose(np.abs(problem.H).max(axis=1), problem.band_factor, rtol=1e-14)
@@ -228,7 +231,7 @@ def test_unscaled_exact_lp_is_nearly_orthogonal_to_descent(paper_house_price):
     s = paper_house_price
     lam = (0.47, 0.04)
     fit = fit_elastic_net(s.X_train, s.y_train, *lam, **TIGHT)
-    H, active = exact_constraint_matrix(s.X_train, fit.coef, *lam)
+    H, active = exact_constraint_matrix(problem_of(s), fit.coef, *lam)
     gradient = validation_gradient(s.X_val, s.y_val, fit.coef, fit.intercept)
     raw = solve_direction_lp(np.append(gradient[active], gradient[-1]), H)
     assert raw.ok
@@ -256,8 +259,8 @@ def registry_splits():
 
 def _descent_check(s, lam, *, log, facet_pairs=2):
     """LP direction at lam; asserts descent and returns cos(d, -hypergradient)."""
-    problem = ElasticNetProblem(s.X_train, s.y_train)
-    fit = problem.fit(*lam, **TIGHT)
+    problem = problem_of(s, solver="converged")
+    fit = problem.fit(*lam)
     assert fit.converged
     args = _problem_args(s, fit, lam)
     direction = exact_direction(*args, log_hyperparameters=log, facet_pairs=facet_pairs)
@@ -278,7 +281,7 @@ def _descent_check(s, lam, *, log, facet_pairs=2):
 
     def validation_along(eps):
         moved = lam0 * np.exp(eps * direction.d_lam) if log else lam0 + eps * direction.d_lam
-        refit = problem.fit(*moved, coef_init=fit.coef, **TIGHT)
+        refit = problem.fit(*moved, coef_init=fit.coef)
         assert refit.converged
         return mse(s.X_val, s.y_val, refit.coef, refit.intercept), refit
 
@@ -298,7 +301,7 @@ def _descent_check(s, lam, *, log, facet_pairs=2):
     np.testing.assert_array_equal(np.flatnonzero(refit.coef), np.flatnonzero(fit.coef))
     assert (after - before) / eps == pytest.approx(slope, rel=0.02)
     # The LP's parameter step is the linearised response J d_lam, up to the band.
-    jacobian = implicit_jacobian(s.X_train, fit.coef, *lam, log_hyperparameters=log).jacobian
+    jacobian = implicit_jacobian(problem_of(s), fit.coef, *lam, log_hyperparameters=log).jacobian
     d_raw = direction.d_raw
     np.testing.assert_allclose(d_raw[2:], jacobian @ d_raw[:2],
                                atol=SLACK_BOUND * 1.01 * np.abs(jacobian).sum(axis=1).max())
@@ -394,7 +397,8 @@ def test_grid_start_is_reported_ill_conditioned(paper_house_price, log):
 def test_no_active_weight_gives_no_direction(small_splits):
     s = small_splits
     b = float(s.y_train.mean())
-    direction = exact_direction(s.X_train, s.y_train, s.X_val, s.y_val, np.zeros(6), b, 100.0, 0.1)
+    null_model = ElasticNetFit(np.zeros(6), b, 0, True)
+    direction = exact_direction(problem_of(s), null_model, 100.0, 0.1)
     assert direction.status == "zero_direction"
     np.testing.assert_array_equal(direction.d_lam, [0.0, 0.0])
 
@@ -405,7 +409,8 @@ def test_singular_block_is_reported_ill_conditioned():
     X = np.column_stack([column, column, rng.normal(size=30)])
     y = X @ [1.0, 1.0, -0.5] + rng.normal(size=30)
     w = np.array([1.0, 1.0, -0.5])
-    args = (X, y, X, y, w, 0.0, 0.2, 0.0)  # l2 = 0 and two identical active columns
+    # l2 = 0 and two identical active columns
+    args = (ElasticNetProblem(X, y, X, y), ElasticNetFit(w, 0.0, 0, True), 0.2, 0.0)
     problem = exact_direction_problem(*args)
     assert problem.singular
     assert not problem.box_inactive

@@ -4,6 +4,7 @@ import pytest
 from hyper_local_search.hls_search import MIN_RELATIVE_IMPROVEMENT, hls_search
 from hyper_local_search.hls_step import hls_step, hyperparameters_along
 from optuna_training.elastic_net import fit_elastic_net, mse
+from tests.conftest import problem_of
 
 
 def _val(s, fit):
@@ -13,9 +14,9 @@ def _val(s, fit):
 def test_one_step_is_hls_step(small_splits):
     s = small_splits
     start = fit_elastic_net(s.X_train, s.y_train, 0.3, 0.2)
-    search = hls_search(s.X_train, s.y_train, s.X_val, s.y_val, 0.3, 0.2, start, steps=1,
+    search = hls_search(problem_of(s), 0.3, 0.2, start, steps=1,
                         line_search="paper")
-    step = hls_step(s.X_train, s.y_train, s.X_val, s.y_val, 0.3, 0.2, start, line_search="paper")
+    step = hls_step(problem_of(s), 0.3, 0.2, start, line_search="paper")
     assert (search.l1, search.l2) == (step.l1, step.l2)
     assert search.n_fits == step.n_fits
     assert search.path == [(0.3, 0.2), (step.l1, step.l2)]
@@ -25,7 +26,7 @@ def test_one_step_is_hls_step(small_splits):
 def test_multi_step_exact_descends_monotonically(paper_house_price, log):
     s = paper_house_price
     start = fit_elastic_net(s.X_train, s.y_train, 0.47, 0.04)
-    search = hls_search(s.X_train, s.y_train, s.X_val, s.y_val, 0.47, 0.04, start, steps=4,
+    search = hls_search(problem_of(s), 0.47, 0.04, start, steps=4,
                         formulation="exact", log_hyperparameters=log)
     values = [_val(s, start)] + [_val(s, step.fit) for step in search.steps]
     best = values[0]
@@ -52,12 +53,12 @@ def test_steps_must_be_positive(small_splits):
     s = small_splits
     start = fit_elastic_net(s.X_train, s.y_train, 0.3, 0.2)
     with pytest.raises(ValueError, match="steps must be at least 1"):
-        hls_search(s.X_train, s.y_train, s.X_val, s.y_val, 0.3, 0.2, start, steps=0)
+        hls_search(problem_of(s), 0.3, 0.2, start, steps=0)
 
 
 def test_log_needs_exact(small_splits):
     s = small_splits
     start = fit_elastic_net(s.X_train, s.y_train, 0.3, 0.2)
     with pytest.raises(ValueError, match="log_hyperparameters needs the exact formulation"):
-        hls_step(s.X_train, s.y_train, s.X_val, s.y_val, 0.3, 0.2, start,
+        hls_step(problem_of(s), 0.3, 0.2, start,
                  log_hyperparameters=True)

@@ -5,11 +5,12 @@ from scipy.optimize import OptimizeResult
 from hyper_local_search import direction_lp
 from hyper_local_search.hls_step import HYPERPARAMETER_FLOOR, hls_step, hyperparameters_along
 from optuna_training.elastic_net import fit_elastic_net, mse
+from tests.conftest import problem_of
 
 
 def _step(s, l1, l2):
     start = fit_elastic_net(s.X_train, s.y_train, l1, l2)
-    return start, hls_step(s.X_train, s.y_train, s.X_val, s.y_val, l1, l2, start)
+    return start, hls_step(problem_of(s), l1, l2, start)
 
 
 def test_hyperparameters_are_clipped_at_floor():
@@ -77,7 +78,7 @@ def test_fast_step_lands_as_low_as_the_papers(paper_house_price, start):
     s = paper_house_price
     fit0 = fit_elastic_net(s.X_train, s.y_train, *start)
     results = {
-        mode: hls_step(s.X_train, s.y_train, s.X_val, s.y_val, *start, fit0, line_search=mode)
+        mode: hls_step(problem_of(s), *start, fit0, line_search=mode)
         for mode in ("paper", "fast")
     }
     val = {mode: mse(s.X_val, s.y_val, r.fit.coef, r.fit.intercept) for mode, r in results.items()}
@@ -92,17 +93,14 @@ def test_fast_step_lands_as_low_as_the_papers(paper_house_price, start):
 def test_fast_step_never_ends_above_its_start(small_splits):
     s = small_splits
     for l1, l2 in [(0.3, 0.3), (1e-3, 1e-3), (0.9, 0.05)]:
-        start, _ = _step(s, l1, l2)
-        for warm in (False, True):
-            result = hls_step(s.X_train, s.y_train, s.X_val, s.y_val, l1, l2, start,
-                              line_search="fast", warm_start=warm)
-            assert mse(s.X_val, s.y_val, result.fit.coef, result.fit.intercept) <= mse(
-                s.X_val, s.y_val, start.coef, start.intercept
-            ) * (1 + 1e-9)
+        for solver in ("sklearn", "converged"):
+            problem = problem_of(s, solver=solver)
+            result = hls_step(problem, l1, l2, problem.fit(l1, l2), line_search="fast")
+            assert problem.val_mse(result.fit) <= problem.val_mse(problem.fit(l1, l2)) * (
+                1 + 1e-9)
 
 
 def test_unknown_line_search_is_a_bug_not_input(small_splits):
     start, _ = _step(small_splits, 0.1, 0.1)
     with pytest.raises(ValueError, match="line_search must be one of"):
-        hls_step(small_splits.X_train, small_splits.y_train, small_splits.X_val,
-                 small_splits.y_val, 0.1, 0.1, start, line_search="slow")
+        hls_step(problem_of(small_splits), 0.1, 0.1, start, line_search="slow")

@@ -17,7 +17,8 @@ from hyper_local_search.hypergradient import (
     implicit_jacobian,
     parameter_block,
 )
-from optuna_training.elastic_net import fit_elastic_net, mse
+from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net, mse
+from tests.conftest import problem_of
 
 TIGHT = {"tol": 1e-12, "max_iter": 100000}
 #: Relative step of the central differences in each hyperparameter.
@@ -68,8 +69,7 @@ def test_hypergradient_matches_finite_differences(request, splits_name, lam, log
     s = request.getfixturevalue(splits_name)
     base = _tight_fit(s, *lam)
     numeric = [_central_difference(s, lam, index, base, log=log) for index in range(2)]
-    analytic = implicit_hypergradient(
-        s.X_train, s.y_train, s.X_val, s.y_val, base.coef, base.intercept, *lam,
+    analytic = implicit_hypergradient(problem_of(s), base, *lam,
         log_hyperparameters=log,
     )
     # A relative check per component, the small one included (on house_price dF/dl1 is
@@ -81,7 +81,7 @@ def test_hypergradient_matches_finite_differences(request, splits_name, lam, log
 def test_log_hypergradient_is_chain_rule(small_splits):
     s = small_splits
     fit = _tight_fit(s, 0.3, 0.1)
-    args = (s.X_train, s.y_train, s.X_val, s.y_val, fit.coef, fit.intercept, 0.3, 0.1)
+    args = (problem_of(s), fit, 0.3, 0.1)
     np.testing.assert_allclose(
         implicit_hypergradient(*args, log_hyperparameters=True),
         implicit_hypergradient(*args) * [0.3, 0.1],
@@ -94,7 +94,7 @@ def test_jacobian_matches_finite_differences_of_coefficients(small_splits, log):
     s = small_splits
     lam = (0.1, 0.1)
     base = _tight_fit(s, *lam)
-    jac = implicit_jacobian(s.X_train, base.coef, *lam, log_hyperparameters=log)
+    jac = implicit_jacobian(problem_of(s), base.coef, *lam, log_hyperparameters=log)
     assert not jac.singular
     np.testing.assert_array_equal(jac.active, [0, 1, 2, 3])  # two inactive weights
     full = jac.full_jacobian(s.X_train.shape[1])
@@ -113,11 +113,10 @@ def test_jacobian_matches_finite_differences_of_coefficients(small_splits, log):
 def test_hypergradient_is_jacobian_transpose_times_validation_gradient(small_splits):
     s = small_splits
     fit = _tight_fit(s, 0.5, 0.05)
-    jac = implicit_jacobian(s.X_train, fit.coef, 0.5, 0.05).full_jacobian(6)
+    jac = implicit_jacobian(problem_of(s), fit.coef, 0.5, 0.05).full_jacobian(6)
     residual = s.X_val @ fit.coef + fit.intercept - s.y_val
     gradient = 2.0 * np.append(s.X_val.T @ residual, residual.sum()) / s.y_val.shape[0]
-    analytic = implicit_hypergradient(
-        s.X_train, s.y_train, s.X_val, s.y_val, fit.coef, fit.intercept, 0.5, 0.05
+    analytic = implicit_hypergradient(problem_of(s), fit, 0.5, 0.05
     )
     np.testing.assert_allclose(analytic, jac.T @ gradient, rtol=1e-12)
 
@@ -136,7 +135,7 @@ def test_jacobian_closed_form_on_orthogonal_design():
     q = X.T @ (y - y.mean()) / n_samples
     w = np.sign(q) * np.maximum(np.abs(q) - l1, 0.0) / (1 + l2)
     assert np.count_nonzero(w) == 2
-    jac = implicit_jacobian(X, w, l1, l2)
+    jac = implicit_jacobian(ElasticNetProblem(X, y), w, l1, l2)
     np.testing.assert_array_equal(jac.active, [0, 1])
     expected = np.array(
         [[-np.sign(w[0]) / (1 + l2), -w[0] / (1 + l2)],
@@ -148,7 +147,7 @@ def test_jacobian_closed_form_on_orthogonal_design():
 
 def test_parameter_block_has_no_ridge_on_bias():
     X = np.arange(12.0).reshape(4, 3)
-    K = parameter_block(X, np.array([0, 2]), 0.5)
+    K = parameter_block(ElasticNetProblem(X, np.zeros(4)), np.array([0, 2]), 0.5)
     design = np.column_stack([X[:, 0], X[:, 2], np.ones(4)])
     np.testing.assert_allclose(K, design.T @ design / 4 + np.diag([0.5, 0.5, 0.0]))
 
@@ -162,9 +161,8 @@ def test_active_set_and_tolerance():
 def test_empty_active_set_gives_zero_hypergradient(small_splits):
     s = small_splits
     w = np.zeros(6)
-    result = implicit_hypergradient(
-        s.X_train, s.y_train, s.X_val, s.y_val, w, float(s.y_train.mean()), 100.0, 0.1
-    )
+    null_model = ElasticNetFit(w, float(s.y_train.mean()), 0, True)
+    result = implicit_hypergradient(problem_of(s), null_model, 100.0, 0.1)
     np.testing.assert_array_equal(result, [0.0, 0.0])
 
 
@@ -175,11 +173,12 @@ def test_singular_block_falls_back_to_least_squares():
     column = rng.normal(size=30)
     X = np.column_stack([column, column, rng.normal(size=30)])
     w = np.array([1.0, 1.0, -0.5])
-    jac = implicit_jacobian(X, w, 0.2, 0.0)
+    problem = ElasticNetProblem(X, np.zeros(30))
+    jac = implicit_jacobian(problem, w, 0.2, 0.0)
     assert jac.singular
     assert np.all(np.isfinite(jac.jacobian))
     np.testing.assert_allclose(jac.jacobian[0], jac.jacobian[1], atol=1e-10)
-    K = parameter_block(X, jac.active, 0.0)
+    K = parameter_block(problem, jac.active, 0.0)
     rhs = -np.array([[1.0, 1.0], [1.0, 1.0], [-1.0, -0.5], [0.0, 0.0]])
     np.testing.assert_allclose(K @ jac.jacobian, rhs, atol=1e-10)
-    assert not implicit_jacobian(X, w, 0.2, 1e-3).singular  # l2 > 0: positive definite
+    assert not implicit_jacobian(problem, w, 0.2, 1e-3).singular  # l2 > 0: positive definite

@@ -19,12 +19,13 @@ from hyper_local_search.landscape import (
     validation_grid,
 )
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net, mse
+from tests.conftest import problem_of
 
 
 def _small_grid(splits, **kwargs) -> ValidationGrid:
     return validation_grid(
-        splits.X_train, splits.y_train, splits.X_val, splits.y_val,
-        l1_values=log_grid(1e-3, 10.0, 2), l2_values=log_grid(1e-4, 10.0, 2), **kwargs,
+        problem_of(splits, **kwargs),
+        l1_values=log_grid(1e-3, 10.0, 2), l2_values=log_grid(1e-4, 10.0, 2),
     )
 
 
@@ -78,18 +79,20 @@ def test_grid_equals_direct_cold_fits_and_its_best_is_their_minimum(small_splits
     assert grid.gap(grid.best_val) == 0.0
 
 
-def test_given_problem_gives_the_same_grid(small_splits):
+def test_the_problem_s_solver_fits_the_grid(small_splits):
     s = small_splits
-    own = _small_grid(s)
-    shared = _small_grid(s, problem=ElasticNetProblem(s.X_train, s.y_train))
-    np.testing.assert_array_equal(own.val_mse, shared.val_mse)
-    with pytest.raises(ValueError, match="problem was built on data of shape"):
-        _small_grid(s, problem=ElasticNetProblem(s.X_train[:10], s.y_train[:10]))
+    loose, tight = _small_grid(s), _small_grid(s, solver="converged")
+    assert "sklearn" in loose.solver
+    assert "converged" in tight.solver
+    np.testing.assert_allclose(tight.val_mse, loose.val_mse, rtol=1e-3)
+    problem = problem_of(s, solver="converged")
+    fit = problem.fit(float(tight.l1_values[2]), float(tight.l2_values[3]))
+    assert tight.val_mse[2, 3] == pytest.approx(problem.val_mse(fit), rel=1e-9)
 
 
 def test_default_axes_are_used(small_splits):
     s = small_splits
-    grid = validation_grid(s.X_train, s.y_train, s.X_val, s.y_val, l1_values=[0.1, 1.0])
+    grid = validation_grid(problem_of(s), l1_values=[0.1, 1.0])
     assert grid.shape == (2, 57)
     np.testing.assert_array_equal(grid.l2_values, log_grid(*DEFAULT_L2_RANGE, 4))
 
@@ -102,16 +105,13 @@ def test_default_axes_are_used(small_splits):
 def test_bad_axes_are_refused(small_splits, l1_values, message):
     s = small_splits
     with pytest.raises(ValueError, match=message):
-        validation_grid(s.X_train, s.y_train, s.X_val, s.y_val, l1_values=l1_values,
-                        l2_values=[1.0])
+        validation_grid(problem_of(s), l1_values=l1_values, l2_values=[1.0])
 
 
-class _FailingProblem:
-    """A stand-in fitter whose fit fails (non-finite coefficients) at l1 = 2."""
+class _FailingProblem(ElasticNetProblem):
+    """A problem whose fit fails (non-finite coefficients) at l1 = 2."""
 
-    n_samples, n_features = 5, 1
-
-    def fit(self, l1, l2, *, tol, max_iter):
+    def fit(self, l1, l2, *, coef_init=None):
         if l1 == 2.0:
             raise ValueError("Coordinate descent gave non-finite coefficients")
         return ElasticNetFit(coef=np.array([l2]), intercept=l1, n_iter=7, converged=True)
@@ -119,8 +119,8 @@ class _FailingProblem:
 
 def test_a_failed_fit_is_nan_and_the_grid_goes_on():
     X, y = np.ones((5, 1)), np.zeros(5)
-    grid = validation_grid(X, y, X, y, l1_values=[1.0, 2.0], l2_values=[1.0, 3.0],
-                           problem=_FailingProblem())
+    grid = validation_grid(_FailingProblem(X, y, X, y), l1_values=[1.0, 2.0],
+                           l2_values=[1.0, 3.0])
     np.testing.assert_array_equal(grid.val_mse, [[4.0, 16.0], [np.nan, np.nan]])
     np.testing.assert_array_equal(grid.n_iter, [[7, 7], [-1, -1]])
     np.testing.assert_array_equal(grid.converged, [[True, True], [False, False]])
@@ -180,7 +180,7 @@ def test_json_round_trip_is_exact(small_splits):
         for name in ("l1_values", "l2_values", "val_mse", "n_iter", "converged"):
             np.testing.assert_array_equal(getattr(back, name), getattr(original, name))
             assert getattr(back, name).dtype == getattr(original, name).dtype
-        assert (back.tol, back.max_iter) == (original.tol, original.max_iter)
+        assert back.solver == original.solver
         assert back.best_val == original.best_val
         assert back.resolution == original.resolution
         assert data["best"] == {"l1": original.best_l1, "l2": original.best_l2,
@@ -193,7 +193,8 @@ def test_resolution_names_ranges_and_density(small_splits):
     assert grid.points_per_decade == pytest.approx((2.0, 2.0))
     assert grid.resolution == (
         "l1: 9 points on [0.001, 10] (2 per decade); l2: 11 points on [0.0001, 10] "
-        "(2 per decade); 99 cold fits (tol 0.0001, max_iter 1000)"
+        "(2 per decade); 99 cold fits, solver sklearn (coordinate descent, tol 0.0001, "
+        "max_iter 1000)"
     )
 
 
@@ -203,7 +204,7 @@ def test_house_price_coarse_grid_finds_the_global_optimum(paper_house_price):
     best is about 7.40e8. A coarse grid, 2 points per decade (15 x 29 = 435 fits, ~3 s)."""
     s = paper_house_price
     grid = validation_grid(
-        s.X_train, s.y_train, s.X_val, s.y_val,
+        problem_of(s),
         l1_values=log_grid(*DEFAULT_L1_RANGE, 2), l2_values=log_grid(*DEFAULT_L2_RANGE, 2),
     )
     assert grid.shape == (15, 29)

@@ -5,12 +5,13 @@ from optuna_training.elastic_net import fit_elastic_net, mse
 from optuna_training.samplers import SAMPLER_NAMES, make_sampler
 from optuna_training.search_space import PAPER_SPACE, SearchSpace
 from optuna_training.study import run_study
+from tests.conftest import problem_of
 from utils.errors import InputError
 
 
 def _study(s, sampler, seed=0, n_trials=12, space=PAPER_SPACE):
-    return run_study(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
-                     sampler=sampler, n_trials=n_trials, seed=seed, space=space)
+    return run_study(problem_of(s), test=(s.X_test, s.y_test), sampler=sampler,
+                     n_trials=n_trials, seed=seed, space=space)
 
 
 @pytest.mark.parametrize("sampler", SAMPLER_NAMES)
@@ -52,8 +53,7 @@ def test_different_seeds_give_different_studies(small_splits, sampler):
 def test_grid_visits_every_grid_point(small_splits):
     seen = []
     s = small_splits
-    result = run_study(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
-                       sampler="grid", n_trials=9, seed=0)
+    result = run_study(problem_of(s), test=(s.X_test, s.y_test), sampler="grid", n_trials=9, seed=0)
     assert result.n_trials == 9
     axis = PAPER_SPACE.grid_axis(9)
     np.testing.assert_allclose(axis, [1e-10, 0.5 + 5e-11, 1.0])
@@ -95,13 +95,11 @@ def test_exhausted_grid_runs_no_more_trials(small_splits):
     from optuna_training.study import ElasticNetStudy
 
     s = small_splits
-    study = ElasticNetStudy(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
-                            sampler="grid", n_trials=9, seed=0)
+    study = ElasticNetStudy(problem_of(s), sampler="grid", n_trials=9, seed=0)
     assert len(study.optimize(9)) == 9
     assert study.optimize(5) == []
     assert len(study.study.trials) == 9
-    random = ElasticNetStudy(s.X_train, s.y_train, s.X_val, s.y_val, s.X_test, s.y_test,
-                             sampler="random", n_trials=9, seed=0)
+    random = ElasticNetStudy(problem_of(s), sampler="random", n_trials=9, seed=0)
     random.optimize(9)
     assert len(random.optimize(5)) == 5
 

@@ -5,12 +5,12 @@ On a small synthetic problem and on the paper's house-price split, from three st
 budgets 0, 1, 5 and 38:
 
 - the fits spent are counted independently of BudgetedObjective (a counting
-  ElasticNetProblem, plus the alphas handed to scikit-learn's ``enet_path`` by the path
-  refiner) and equal ``n_fits``, which is at most the budget;
+  ElasticNetProblem) and equal ``n_fits``, which is at most the budget;
 - the result is never worse than the start (except ``path``, which ignores the start);
 - ``val_mse`` is the validation MSE of ``result.fit``, and ``result.fit`` is the cold fit
-  at (result.l1, result.l2) up to the solver's tolerance (tol = 1e-4: coefficients to
-  1e-3 of their largest magnitude, validation MSE to 1e-4 relative);
+  at (result.l1, result.l2) up to the solver's accuracy (converged: validation MSE to
+  1e-8 relative; scikit-learn's tol = 1e-4: coefficients to 1e-3 of their largest
+  magnitude, validation MSE to 1e-4 relative);
 - the path starts at the start and lists one entry per fit;
 - a fixed seed replays the same result; budget 0 returns the start with no fit.
 """
@@ -30,7 +30,7 @@ from hyper_local_search.refiners.hls import refine_hls, refine_hls_exact
 from hyper_local_search.refiners.hypergradient_descent import refine_hypergradient
 from hyper_local_search.refiners.optuna_continue import refine_optuna_continue
 from hyper_local_search.refiners.random_local import refine_random_local
-from optuna_training.elastic_net import ElasticNetProblem, mse
+from optuna_training.elastic_net import ElasticNetProblem
 from optuna_training.search_space import PAPER_SPACE
 
 path_module = importlib.import_module("hyper_local_search.refiners.enet_path")
@@ -59,8 +59,9 @@ def _one_blas_thread():
 class CountingProblem(ElasticNetProblem):
     """ElasticNetProblem that counts its fits (independently of BudgetedObjective)."""
 
-    def __init__(self, X, y):
-        super().__init__(X, y)
+    def __init__(self, splits, solver):
+        super().__init__(splits.X_train, splits.y_train, splits.X_val, splits.y_val,
+                         solver=solver)
         self.calls = 0
 
     def fit(self, l1, l2, **kwargs):
@@ -68,7 +69,7 @@ class CountingProblem(ElasticNetProblem):
         return super().fit(l1, l2, **kwargs)
 
 
-def optuna_continuation(problem: ElasticNetProblem, splits, seed: int):
+def optuna_continuation(problem: ElasticNetProblem, seed: int):
     """continue_study(n) of a real seeded Optuna study (TPE) on the paper's box."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize",
@@ -82,7 +83,7 @@ def optuna_continuation(problem: ElasticNetProblem, splits, seed: int):
             l2 = trial.suggest_float("l2", PAPER_SPACE.low, PAPER_SPACE.high)
             fit = problem.fit(l1, l2)
             trials.append((l1, l2, fit))
-            return mse(splits.X_val, splits.y_val, fit.coef, fit.intercept)
+            return problem.val_mse(fit)
 
         study.optimize(objective, n_trials=n_trials)
         return trials
@@ -92,45 +93,36 @@ def optuna_continuation(problem: ElasticNetProblem, splits, seed: int):
 
 def make_start(splits, problem, l1, l2, budget, *, seed=SEED, study_seed=0) -> RefinerStart:
     return RefinerStart(
-        splits=splits, problem=problem, l1=l1, l2=l2, fit=problem.fit(l1, l2),
+        problem=problem, l1=l1, l2=l2, fit=problem.fit(l1, l2),
         budget=budget, seed=seed, space=PAPER_SPACE,
-        continue_study=optuna_continuation(problem, splits, study_seed),
+        continue_study=optuna_continuation(problem, study_seed),
     )
 
 
 @pytest.fixture(scope="module")
 def problems(request):
-    """One counting problem per data set, built once (fixture name -> (splits, problem))."""
+    """One counting problem per data set and solver, built once: (splits, problem)."""
     built = {}
 
-    def get(name):
-        if name not in built:
+    def get(name, solver="converged"):
+        if (name, solver) not in built:
             splits = request.getfixturevalue(name)
-            built[name] = (splits, CountingProblem(splits.X_train, splits.y_train))
-        return built[name]
+            built[(name, solver)] = (splits, CountingProblem(splits, solver))
+        return built[(name, solver)]
 
     return get
 
 
 def run_counted(refine, start, monkeypatch):
     """Run a refiner; returns (result, fits counted outside BudgetedObjective)."""
-    path_alphas = []
-    real_enet_path = path_module.enet_path
-
-    def counting_enet_path(*args, alphas, **kwargs):
-        path_alphas.append(len(alphas))
-        return real_enet_path(*args, alphas=alphas, **kwargs)
-
-    monkeypatch.setattr(path_module, "enet_path", counting_enet_path)
     before = start.problem.calls
     result = refine(start)
-    monkeypatch.setattr(path_module, "enet_path", real_enet_path)
-    return result, start.problem.calls - before + sum(path_alphas)
+    return result, start.problem.calls - before
 
 
 def check_contract(name, result, start, counted_fits):
-    s = start.splits
-    start_val = mse(s.X_val, s.y_val, start.fit.coef, start.fit.intercept)
+    problem = start.problem
+    start_val = problem.val_mse(start.fit)
     assert result.refiner == name
     assert result.budget == start.budget
     assert result.n_fits == counted_fits <= start.budget
@@ -138,13 +130,25 @@ def check_contract(name, result, start, counted_fits):
     assert result.path[0] == (start.l1, start.l2, start_val)
     if name != "path":
         assert result.val_mse <= start_val
-    assert result.val_mse == mse(s.X_val, s.y_val, result.fit.coef, result.fit.intercept)
+    assert result.val_mse == problem.val_mse(result.fit)
     assert min(result.l1, result.l2) >= HYPERPARAMETER_FLOOR
-    cold = ElasticNetProblem.fit(start.problem, result.l1, result.l2)
-    scale = max(np.abs(cold.coef).max(), 1e-12)
-    np.testing.assert_allclose(result.fit.coef, cold.coef, rtol=0, atol=1e-3 * scale)
-    cold_val = mse(s.X_val, s.y_val, cold.coef, cold.intercept)
-    assert result.val_mse == pytest.approx(cold_val, rel=1e-4)
+    # The reported model is the problem's fit at the reported point: with the converged
+    # solver to its accuracy whatever the start; with scikit-learn's tol = 1e-4 a fit
+    # from another start differs by up to that tolerance.
+    # (Predictions, not coefficients, for the converged solver: at l2 = 1e-10 the
+    # house-price dummies are collinear and their coefficients are not determined.)
+    cold = ElasticNetProblem.fit(problem, result.l1, result.l2)
+    if problem.solver.name == "converged":
+        predictions = cold.predict(problem.X_val)
+        np.testing.assert_allclose(result.fit.predict(problem.X_val), predictions, rtol=0,
+                                   atol=1e-6 * np.abs(predictions).max())
+        # 1e-6: two fits within the 1e-9 duality gap agree to 2e-7 in validation MSE at
+        # the worst point tried, (1, 1e-10) on house_price, where cond(Q + l2 n I) ~1e12.
+        assert result.val_mse == pytest.approx(problem.val_mse(cold), rel=1e-6)
+    else:
+        scale = max(np.abs(cold.coef).max(), 1e-12)
+        np.testing.assert_allclose(result.fit.coef, cold.coef, rtol=0, atol=1e-3 * scale)
+        assert result.val_mse == pytest.approx(problem.val_mse(cold), rel=1e-4)
     if start.budget == 0:
         assert (result.l1, result.l2, result.n_fits) == (start.l1, start.l2, 0)
         assert result.val_mse == start_val
@@ -160,11 +164,12 @@ def replayable(result):
             result.status, tuple(fit.coef), fit.intercept)
 
 
+@pytest.mark.parametrize("solver", ["converged", "sklearn"])
 @pytest.mark.parametrize("budget", BUDGETS)
 @pytest.mark.parametrize(("l1", "l2"), STARTS)
 @pytest.mark.parametrize("name", list(REFINERS))
-def test_contract_small(name, l1, l2, budget, problems, monkeypatch):
-    splits, problem = problems("small_splits")
+def test_contract_small(name, l1, l2, budget, solver, problems, monkeypatch):
+    splits, problem = problems("small_splits", solver)
     start = make_start(splits, problem, l1, l2, budget)
     result, counted = run_counted(REFINERS[name], start, monkeypatch)
     check_contract(name, result, start, counted)

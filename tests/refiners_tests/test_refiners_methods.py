@@ -15,17 +15,13 @@ import math
 import numpy as np
 import optuna
 import pytest
-from sklearn.linear_model import enet_path
 from threadpoolctl import threadpool_limits
 
-from datasets.splits import Splits
 from hyper_local_search.hypergradient import implicit_hypergradient
 from hyper_local_search.refiners.base import HYPERPARAMETER_FLOOR, RefinerStart
 from hyper_local_search.refiners.enet_path import (
     ALPHA_RANGE,
     L1_RATIOS,
-    alpha_grid,
-    alpha_max,
     plan_grids,
     refine_path,
 )
@@ -37,8 +33,9 @@ from hyper_local_search.refiners.random_local import (
     adapt_step,
     refine_random_local,
 )
-from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
+from optuna_training.elastic_net import SKLEARN, ElasticNetFit, mse
 from optuna_training.search_space import PAPER_SPACE
+from tests.conftest import problem_of
 
 
 @pytest.fixture(autouse=True)
@@ -47,10 +44,11 @@ def _one_blas_thread():
         yield
 
 
-def start_at(splits, l1, l2, budget, *, seed=0, continue_study=None, problem=None):
-    problem = problem or ElasticNetProblem(splits.X_train, splits.y_train)
+def start_at(splits, l1, l2, budget, *, seed=0, continue_study=None, problem=None,
+             solver="converged"):
+    problem = problem or problem_of(splits, solver=solver)
     return RefinerStart(
-        splits=splits, problem=problem, l1=l1, l2=l2, fit=problem.fit(l1, l2), budget=budget,
+        problem=problem, l1=l1, l2=l2, fit=problem.fit(l1, l2), budget=budget,
         seed=seed, space=PAPER_SPACE, continue_study=continue_study,
     )
 
@@ -64,6 +62,8 @@ class ScriptedProblem:
     returns coef [sqrt(loss)].
     """
 
+    solver = SKLEARN
+
     def __init__(self, loss):
         self.loss, self.calls = loss, 0
 
@@ -72,15 +72,14 @@ class ScriptedProblem:
         self.calls += 1
         return ElasticNetFit(np.array([math.sqrt(value)]), 0.0, 1, True)
 
+    def val_mse(self, fit):
+        return float(fit.coef[0] ** 2)
+
 
 def scripted_start(loss, l1, l2, budget, seed=7):
-    one = np.ones((2, 1))
-    splits = Splits(X_train=one, X_val=one, X_test=one, y_train=np.zeros(2),
-                    y_val=np.zeros(2), y_test=np.zeros(2), feature_names=("x",),
-                    target_name="y", name="scripted")
     problem = ScriptedProblem(loss)
     fit = ElasticNetFit(np.array([math.sqrt(loss(l1, l2, -1))]), 0.0, 1, True)
-    return RefinerStart(splits=splits, problem=problem, l1=l1, l2=l2, fit=fit, budget=budget,
+    return RefinerStart(problem=problem, l1=l1, l2=l2, fit=fit, budget=budget,
                         seed=seed, space=PAPER_SPACE)
 
 
@@ -162,8 +161,7 @@ def test_random_local_converges_on_a_log_quadratic_and_stops_on_a_small_step():
 def test_hypergradient_first_trial_is_one_log_unit_along_minus_the_hypergradient(small_splits):
     s = small_splits
     start = start_at(s, 0.9, 0.5, budget=1)
-    g = implicit_hypergradient(s.X_train, s.y_train, s.X_val, s.y_val, start.fit.coef,
-                               start.fit.intercept, 0.9, 0.5, log_hyperparameters=True)
+    g = implicit_hypergradient(start.problem, start.fit, 0.9, 0.5, log_hyperparameters=True)
     result = refine_hypergradient(start)
     step = np.log(result.path[1][:2]) - np.log([0.9, 0.5])
     np.testing.assert_allclose(step, -g / np.linalg.norm(g), rtol=1e-9)
@@ -185,8 +183,7 @@ def test_hypergradient_replays_as_armijo_backtracking(small_splits):
     u, loss, fit = np.log([0.9, 0.5]), result.path[0][2], start.fit
     eta, n_accepted = None, 0
     for l1, l2, val in result.path[1:]:
-        g = implicit_hypergradient(s.X_train, s.y_train, s.X_val, s.y_val, fit.coef,
-                                   fit.intercept, *np.exp(u), log_hyperparameters=True)
+        g = implicit_hypergradient(start.problem, fit, *np.exp(u), log_hyperparameters=True)
         eta = 1.0 / np.linalg.norm(g) if eta is None else eta
         step = np.log([l1, l2]) - u
         np.testing.assert_allclose(step, -eta * g, rtol=1e-8)
@@ -207,32 +204,37 @@ def test_hypergradient_stops_at_a_null_model(small_splits):
 # --- path ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("budget", [*range(0, 12), 38, 100])
-def test_path_plan_uses_budget_minus_one_alphas(budget):
+def test_path_plan_uses_the_whole_budget(budget):
     plan = plan_grids(budget)
-    if budget < 3:
+    if budget < 2:
         assert plan == []
         return
-    assert sum(n for _, n in plan) == budget - 1
+    assert sum(n for _, n in plan) == budget
     assert all(n >= 2 for _, n in plan)
     assert {r for r, _ in plan} <= set(L1_RATIOS)
-    assert len(plan) == min(len(L1_RATIOS), (budget - 1) // 2)
+    assert len(plan) == min(len(L1_RATIOS), budget // 2)
     counts = [n for _, n in plan]
     assert max(counts) - min(counts) <= 1
 
 
-def test_path_alpha_grid_starts_at_the_zero_model(small_splits):
-    s = small_splits
-    X_c, y_c = s.X_train - s.X_train.mean(axis=0), s.y_train - s.y_train.mean()
-    for l1_ratio in L1_RATIOS:
-        grid = alpha_grid(X_c, y_c, l1_ratio, 7)
-        assert grid[0] == alpha_max(X_c, y_c, l1_ratio)
-        assert grid[-1] == pytest.approx(grid[0] * ALPHA_RANGE, rel=1e-12)
-        np.testing.assert_allclose(np.diff(np.log(grid)), math.log(ALPHA_RANGE) / 6)
-        _, coefs, _ = enet_path(X_c, y_c, l1_ratio=l1_ratio,
-                                alphas=[grid[0], 0.99 * grid[0]], tol=1e-10)
-        # zero at alpha_max (to rounding: scikit-learn 1.5 leaves 1e-17 there)
-        assert np.abs(coefs[:, 0]).max() <= 1e-12 * np.abs(coefs[:, 1]).max()
-        assert coefs[:, 1].any()
+def test_path_grids_start_at_the_zero_model(small_splits):
+    # Each grid starts at alpha_max / l1_ratio, where every weight is zero, and ends
+    # ALPHA_RANGE below it, geometrically.
+    start = start_at(small_splits, 0.47, 0.04, 14)
+    result = refine_path(start)
+    problem = start.problem
+    points = result.path[1:]
+    for l1_ratio, n_alphas in plan_grids(14):
+        mine = [p for p in points if abs(p[0] / (p[0] + p[1]) - l1_ratio) < 1e-9]
+        assert len(mine) == n_alphas
+        alphas = np.array([p[0] + p[1] for p in mine])
+        assert alphas[0] == pytest.approx(problem.alpha_max / l1_ratio, rel=1e-12)
+        assert alphas[-1] == pytest.approx(alphas[0] * ALPHA_RANGE, rel=1e-9)
+        np.testing.assert_allclose(np.diff(np.log(alphas)),
+                                   math.log(ALPHA_RANGE) / (n_alphas - 1))
+        first = problem.fit(mine[0][0], mine[0][1])
+        assert not first.coef.any()
+        assert problem.fit(0.99 * mine[0][0], 0.99 * mine[0][1]).coef.any()
 
 
 @pytest.mark.parametrize("budget", [3, 5, 9, 38])
@@ -240,12 +242,11 @@ def test_path_accounting_and_selection(small_splits, budget):
     start = start_at(small_splits, 0.47, 0.04, budget)
     result = refine_path(start)
     assert result.status == "selected"
-    assert result.n_fits == budget  # budget - 1 path points and one refit
-    points = result.path[1:-1]
+    assert result.n_fits == budget  # every fit a path point
+    points = result.path[1:]
     assert len(points) == sum(n for _, n in plan_grids(budget))
     best = min(points, key=lambda p: p[2])
-    assert (result.l1, result.l2) == best[:2]
-    assert result.path[-1] == (result.l1, result.l2, result.val_mse)
+    assert (result.l1, result.l2, result.val_mse) == best
     # Each path point (l1, l2) = (alpha r, alpha (1 - r)) for a planned l1_ratio r.
     ratios = {round(l1 / (l1 + l2), 12) for l1, l2, _ in points}
     assert ratios == {round(r, 12) for r, _ in plan_grids(budget)}
@@ -255,9 +256,9 @@ def test_path_points_agree_with_cold_fits(small_splits):
     start = start_at(small_splits, 0.47, 0.04, 38)
     result = refine_path(start)
     s = small_splits
-    for l1, l2, val in result.path[1:-1]:
+    for l1, l2, val in result.path[1:]:
         cold = start.problem.fit(max(l1, HYPERPARAMETER_FLOOR), max(l2, HYPERPARAMETER_FLOOR))
-        assert val == pytest.approx(mse(s.X_val, s.y_val, cold.coef, cold.intercept), rel=1e-3)
+        assert val == pytest.approx(mse(s.X_val, s.y_val, cold.coef, cold.intercept), rel=1e-8)
 
 
 def test_path_ignores_the_start_and_may_end_worse(paper_house_price):
@@ -274,7 +275,7 @@ def test_path_ignores_the_start_and_may_end_worse(paper_house_price):
 
 def study_continuation(splits, seed=0):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    problem = ElasticNetProblem(splits.X_train, splits.y_train)
+    problem = problem_of(splits)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
 
     def continue_study(n_trials):
@@ -285,7 +286,7 @@ def study_continuation(splits, seed=0):
             l2 = trial.suggest_float("l2", PAPER_SPACE.low, PAPER_SPACE.high)
             fit = problem.fit(l1, l2)
             trials.append((l1, l2, fit))
-            return mse(splits.X_val, splits.y_val, fit.coef, fit.intercept)
+            return problem.val_mse(fit)
 
         study.optimize(objective, n_trials=n_trials)
         return trials
@@ -323,4 +324,4 @@ def test_optuna_continue_rejects_extra_trials(small_splits):
 
 
 def small_problem_fit(splits):
-    return ElasticNetProblem(splits.X_train, splits.y_train).fit(1.0, 1.0)
+    return problem_of(splits).fit(1.0, 1.0)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import PUBLISHED_TABLE
 from utils import atomic_io
 from utils.errors import InputError
 from utils.excel_summary import (
@@ -17,7 +18,6 @@ from utils.excel_summary import (
     write_summary_workbook,
 )
 
-REFERENCE_DIR = Path("/work/shared/reference")
 SAMPLERS = ["random", "tpe", "qmc", "grid"]
 
 
@@ -46,10 +46,9 @@ def _simulations() -> pd.DataFrame:
 
 
 def _reference() -> pd.DataFrame:
-    paths = sorted(REFERENCE_DIR.glob("*.csv"))
-    if not paths:
-        pytest.skip(f"no published table in {REFERENCE_DIR}")
-    return pd.read_csv(paths[0], index_col=0)
+    if not PUBLISHED_TABLE.is_file():
+        pytest.skip(f"no published table at {PUBLISHED_TABLE}")
+    return pd.read_csv(PUBLISHED_TABLE, index_col=0)
 
 
 def test_paper_columns_are_the_published_columns_in_order():

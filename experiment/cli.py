@@ -1,4 +1,4 @@
-"""Command line of the HLS experiment: flags -> RunConfig -> pipeline.run -> outputs."""
+"""Command line of the HLS experiment: flags -> RunConfig -> execution.run -> outputs."""
 
 from __future__ import annotations
 
@@ -15,11 +15,15 @@ from typing import NoReturn
 from tqdm import tqdm
 
 from datasets.registry import DATASET_NAMES, load_dataset
+from experiment.config import BACKENDS, RunConfig
+from experiment.execution import run
+from experiment.report import run_settings, write_outputs
+from experiment.store import open_store
+from experiment.unit import UnitResult, make_problem
 from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
 from hyper_local_search.landscape import ValidationGrid, validation_grid
-from hyper_local_search.pipeline import BACKENDS, RunConfig, UnitResult, open_store, run
 from hyper_local_search.refiners import REFINER_NAMES
-from hyper_local_search.report import run_settings, write_outputs
+from optuna_training.elastic_net import SOLVER_NAMES
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.search_space import SEARCH_SPACES
 from utils.atomic_io import write_json_atomic
@@ -82,6 +86,11 @@ def build_parser(
     parser.add_argument("--budget", type=int, default=None, metavar="FITS",
                         help="elastic-net fits per refiner (default: as many as 'hls' used in "
                         "that simulation).")
+    parser.add_argument("--solver", choices=SOLVER_NAMES, default=None,
+                        help="how every elastic net is fitted: 'sklearn' (scikit-learn's "
+                        "defaults, tol 1e-4, max_iter 1000: the paper's) or 'converged' "
+                        "(relative duality gap <= 1e-9). Default: 'converged' with "
+                        "--refiners or --formulation exact, else 'sklearn'.")
     parser.add_argument("--backend", choices=BACKENDS, default="loky",
                         help="'loky' (default): processes on this machine; 'dask': a Dask "
                         "distributed cluster (needs --scheduler; pip install -r "
@@ -112,7 +121,7 @@ def _check_output_dir(path: Path) -> None:
                          "choose another directory.")
 
 
-def cached_validation_grid(splits, store) -> ValidationGrid:
+def cached_validation_grid(splits, store, solver: str) -> ValidationGrid:
     """The dense validation grid of ``splits``, computed once per run directory."""
     path = store.directory / "validation_grid.json"
     if path.exists():
@@ -121,7 +130,7 @@ def cached_validation_grid(splits, store) -> ValidationGrid:
         except (OSError, ValueError, KeyError):
             pass  # recompute below
     print("computing the dense validation grid for grid_gap ...", file=sys.stderr)
-    grid = validation_grid(splits.X_train, splits.y_train, splits.X_val, splits.y_val)
+    grid = validation_grid(make_problem(splits, solver))
     write_json_atomic(path, grid.to_json())
     return grid
 
@@ -164,6 +173,7 @@ def main(
             hls_steps=args.hls_steps,
             refiners=tuple(args.refiners),
             budget=args.budget,
+            solver=args.solver,
         )
         _check_output_dir(args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
@@ -193,7 +203,8 @@ def main(
             config, command=command, dataset_description=splits.description, wall_seconds=wall
         )
         settings["run_directory"] = str(store.directory)
-        grid = cached_validation_grid(splits, store) if config.refiners else None
+        grid = (cached_validation_grid(splits, store, config.effective_solver)
+                if config.refiners else None)
         paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names,
                               grid)
     except InputError as error:

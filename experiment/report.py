@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hyper_local_search.comparison import comparison_table, refiners_frame
+from experiment.comparison import comparison_table, refiners_frame
+from experiment.config import RunConfig
+from experiment.unit import UnitResult
 from hyper_local_search.landscape import ValidationGrid
-from hyper_local_search.pipeline import RunConfig, UnitResult
 from hyper_local_search.refiners import REFINER_NAMES
+from optuna_training.elastic_net import make_solver
 from optuna_training.search_space import SEARCH_SPACES
 from utils.atomic_io import write_atomic, write_json_atomic
 from utils.excel_summary import summary_filename, summary_table, write_summary_workbook
@@ -82,6 +84,7 @@ def run_settings(
         "refiners": " ".join(config.refiners),
         "budget": "as many fits as hls used" if config.budget is None else str(config.budget),
         "line_search": config.line_search,
+        "solver": make_solver(config.effective_solver).describe(),
         "wall_seconds": f"{wall_seconds:.1f}",
         "python": sys.version.split()[0],
         "platform": platform.platform(),

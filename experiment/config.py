@@ -1,0 +1,163 @@
+"""Settings of one run of the protocol, checked once, with errors worded as the flags.
+
+``RunConfig`` is what the command line builds from its flags and what the pipeline
+(experiment.execution.run) runs; every check raises ``InputError`` naming the flag to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
+from hyper_local_search.refiners import REFINER_NAMES
+from optuna_training.elastic_net import SOLVER_NAMES
+from optuna_training.samplers import SAMPLER_NAMES
+from optuna_training.search_space import SEARCH_SPACES
+from utils.errors import InputError
+
+#: Execution backends: joblib's local process pool, or a Dask distributed cluster.
+BACKENDS = ("loky", "dask")
+#: How long to wait for a Dask scheduler before giving up.
+DASK_CONNECT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings of one run of the protocol.
+
+    Attributes
+    ----------
+    dataset : str
+        A dataset name (datasets.DATASET_NAMES) or a path to a CSV file.
+    target : str or None
+        Target column of a CSV dataset.
+    samplers : tuple of str
+        Optuna samplers, each studied ``n_simulations`` times.
+    n_trials : int
+        Optuna trials per study (the paper's OPTUNA_TRIALS).
+    n_simulations : int
+        Studies per sampler (the paper's SIMULATIONS).
+    seed : int
+        Run seed; every simulation's seed derives from it.
+    n_jobs : int
+        Parallel worker processes; -1 uses every core. Results do not depend on it.
+    line_search : {"fast", "paper"}
+        The HLS step's line search (hyper_local_search.hls_step); "paper" is the
+        authors' search as METHOD.md describes it.
+    backend : {"loky", "dask"}
+        "loky": worker processes on this machine; "dask": the units go to the Dask
+        distributed cluster whose scheduler is at ``scheduler`` (joblib's dask backend).
+    scheduler : str or None
+        Address of the Dask scheduler (e.g. "tcp://10.0.0.5:8786"); only with "dask".
+    search_space : {"paper", "log"}
+        The Optuna studies' space: the paper's uniform [1e-10, 1] for l1 and l2, or
+        log-uniform [1e-4, 1e4] for each (optuna_training.search_space).
+    formulation : {"paper", "exact"}
+        The HLS step's LP (hyper_local_search.hls_step.hls_direction).
+    log_hyperparameters : bool
+        HLS in (log l1, log l2) (exact formulation only).
+    hls_steps : int
+        Most HLS steps (hyper_local_search.hls_search); the paper takes 1.
+    refiners : tuple of str
+        Refiners compared at equal budget from each Optuna model
+        (hyper_local_search.refiners.REFINER_NAMES); "hls" always runs with them, its
+        fits setting the budget.
+    budget : int or None
+        Elastic-net fits each refiner may spend; None: as many as "hls" spent in that
+        simulation.
+    solver : {"sklearn", "converged"} or None
+        How every elastic net is fitted (optuna_training.elastic_net.Solver). None:
+        "converged" with refiners or the exact formulation, else "sklearn" (the paper's).
+    """
+
+    dataset: str = "house_price"
+    target: str | None = None
+    samplers: tuple[str, ...] = SAMPLER_NAMES
+    n_trials: int = 100
+    n_simulations: int = 50
+    seed: int = 0
+    n_jobs: int = -1
+    line_search: str = "fast"
+    backend: str = "loky"
+    scheduler: str | None = None
+    search_space: str = "paper"
+    formulation: str = "paper"
+    log_hyperparameters: bool = False
+    hls_steps: int = 1
+    refiners: tuple[str, ...] = ()
+    budget: int | None = None
+    solver: str | None = None
+
+    @property
+    def effective_solver(self) -> str:
+        """The solver the run uses ("sklearn" or "converged"; see ``solver``)."""
+        if self.solver is not None:
+            return self.solver
+        return "converged" if self.refiners or self.formulation == "exact" else "sklearn"
+
+    def __post_init__(self) -> None:
+        if not self.samplers:
+            raise InputError("no sampler given; choose from " + ", ".join(SAMPLER_NAMES) + ".")
+        unknown = [name for name in self.samplers if name not in SAMPLER_NAMES]
+        if unknown:
+            raise InputError(
+                f"unknown sampler {unknown[0]!r}; choose from {', '.join(SAMPLER_NAMES)} "
+                "(--samplers)."
+            )
+        if len(set(self.samplers)) != len(self.samplers):
+            raise InputError("a sampler is listed twice in --samplers; list each once.")
+        if self.n_trials < 1:
+            raise InputError(f"--trials must be at least 1, got {self.n_trials}.")
+        if self.n_simulations < 1:
+            raise InputError(f"--simulations must be at least 1, got {self.n_simulations}.")
+        if self.n_jobs == 0:
+            raise InputError("--n-jobs must not be 0; use a positive count or -1 for all cores.")
+        if self.line_search not in LINE_SEARCHES:
+            raise InputError(
+                f"unknown line search {self.line_search!r}; choose from "
+                f"{', '.join(LINE_SEARCHES)} (--line-search)."
+            )
+        if self.search_space not in SEARCH_SPACES:
+            raise InputError(
+                f"unknown search space {self.search_space!r}; choose from "
+                f"{', '.join(SEARCH_SPACES)} (--search-space)."
+            )
+        if self.formulation not in FORMULATIONS:
+            raise InputError(
+                f"unknown formulation {self.formulation!r}; choose from "
+                f"{', '.join(FORMULATIONS)} (--formulation)."
+            )
+        if self.log_hyperparameters and self.formulation != "exact":
+            raise InputError("--log-hyperparameters needs --formulation exact.")
+        if self.hls_steps < 1:
+            raise InputError(f"--hls-steps must be at least 1, got {self.hls_steps}.")
+        unknown = [name for name in self.refiners if name not in REFINER_NAMES]
+        if unknown:
+            raise InputError(
+                f"unknown refiner {unknown[0]!r}; choose from {', '.join(REFINER_NAMES)} "
+                "(--refiners)."
+            )
+        if len(set(self.refiners)) != len(self.refiners):
+            raise InputError("a refiner is listed twice in --refiners; list each once.")
+        if self.budget is not None and self.budget < 1:
+            raise InputError(f"--budget must be at least 1 fit, got {self.budget}.")
+        if self.budget is not None and not self.refiners:
+            raise InputError("--budget applies to the refiners; add --refiners.")
+        if self.backend not in BACKENDS:
+            raise InputError(
+                f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)} (--backend)."
+            )
+        if self.backend == "dask" and not self.scheduler:
+            raise InputError(
+                "--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786), the "
+                "address 'dask scheduler' prints."
+            )
+        if self.backend != "dask" and self.scheduler:
+            raise InputError("--scheduler only applies with --backend dask; add --backend dask.")
+        if self.seed < 0:
+            raise InputError(f"--seed must be a non-negative integer, got {self.seed}.")
+        if self.solver is not None and self.solver not in SOLVER_NAMES:
+            raise InputError(
+                f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)} "
+                "(--solver)."
+            )

@@ -1,0 +1,129 @@
+"""Running the units of a run: in this process, in local worker processes, or on Dask.
+
+``run(config, splits)`` is the whole protocol as a Python call; the command line only
+turns flags into a RunConfig and writes the outputs (experiment.report).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable, Iterator
+
+from joblib import Parallel, delayed, parallel_config
+
+from datasets.splits import Splits
+from experiment.config import RunConfig
+from experiment.store import unit_from_json, unit_to_json
+from experiment.unit import UnitResult, run_unit, units_of
+from utils.errors import InputError
+from utils.run_store import RunStore
+
+#: How long to wait for a Dask scheduler before giving up.
+DASK_CONNECT_SECONDS = 10
+
+
+def _run_unit_in_worker(
+    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
+) -> UnitResult:
+    """``run_unit``, with Ctrl-C left to the main process (see below)."""
+    _ignore_interrupts_in_workers()
+    return run_unit(splits, config, sampler, simulation, seed)
+
+
+def _ignore_interrupts_in_workers() -> None:
+    """Leave Ctrl-C to the main process: it stops the run and keeps the finished units.
+
+    A terminal sends SIGINT to every process of the run; worker processes would print a
+    KeyboardInterrupt traceback each. Only in a worker process's main thread (a unit run
+    in the main process, or in a Dask worker's thread, is left alone).
+    """
+    if (multiprocessing.current_process().name != "MainProcess"
+            and threading.current_thread() is threading.main_thread()):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run(
+    config: RunConfig,
+    splits: Splits,
+    *,
+    store: RunStore | None = None,
+    on_unit_done: Callable[[UnitResult], None] | None = None,
+) -> list[UnitResult]:
+    """Run every unit of ``config`` on ``splits``, in parallel over ``config.n_jobs``.
+
+    Parameters
+    ----------
+    config : RunConfig
+    splits : Splits
+        The data set (datasets.load_dataset).
+    store : RunStore, optional
+        Where finished units are kept: units found there are not run again, and each
+        unit that finishes is saved there at once (in this process).
+    on_unit_done : callable, optional
+        Called in this process with each unit as soon as it is available (loaded from
+        the store or finished), for a progress bar.
+
+    Returns
+    -------
+    list of UnitResult
+        In table order (sampler by sampler, simulation by simulation), whatever the
+        order in which the units finished.
+    """
+    units = units_of(config)
+    results: dict[tuple[str, int], UnitResult] = {}
+    if store is not None:
+        for sampler, simulation, _ in units:
+            payload = store.load(sampler, simulation)
+            if payload is not None:
+                results[(sampler, simulation)] = unit_from_json(payload)
+                if on_unit_done is not None:
+                    on_unit_done(results[(sampler, simulation)])
+    pending = [unit for unit in units if (unit[0], unit[1]) not in results]
+    for result in _execute(pending, splits, config):
+        key = (str(result.record["sampler"]), int(result.record["simulation"]))
+        if store is not None:
+            store.save(*key, unit_to_json(result))
+        results[key] = result
+        if on_unit_done is not None:
+            on_unit_done(result)
+    return [results[(sampler, simulation)] for sampler, simulation, _ in units]
+
+
+def _execute(
+    units: list[tuple[str, int, int]], splits: Splits, config: RunConfig
+) -> Iterator[UnitResult]:
+    tasks = (
+        delayed(_run_unit_in_worker)(splits, config, sampler, simulation, seed)
+        for sampler, simulation, seed in units
+    )
+    if config.backend == "dask":
+        with _dask_client(str(config.scheduler)), parallel_config(backend="dask"):
+            yield from Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(tasks)
+        return
+    if not units:
+        return
+    if config.n_jobs == 1:
+        for sampler, simulation, seed in units:
+            yield run_unit(splits, config, sampler, simulation, seed)
+        return
+    yield from Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(tasks)
+
+
+def _dask_client(address: str):
+    """A dask.distributed Client connected to the scheduler at ``address``."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError(
+            "--backend dask needs the packages dask and distributed; install them with "
+            "'pip install -r requirements-dask.txt'."
+        ) from None
+    try:
+        return Client(address, timeout=DASK_CONNECT_SECONDS)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise InputError(
+            f"cannot reach the Dask scheduler at {address!r} ({error}); start one with "
+            "'dask scheduler' and give its address, e.g. --scheduler tcp://10.0.0.5:8786."
+        ) from None

@@ -214,8 +214,8 @@ def describe_tpe(variant: str) -> str:
         return (
             f"paper: Optuna 3.6.1's TPESampler() under optuna {optuna.__version__}: "
             "univariate, no constant liar, prior weight 1.0, magic clip, no endpoints, "
-            "10 startup trials, 24 EI candidates, gamma min(ceil(0.1 n), 25), weights "
-            f"1 (ramp below the newest 25); {widths}"
+            "10 startup trials, 24 EI candidates, gamma min(ceil(0.1 n), 25), weights 1 "
+            f"for the newest 25 good trials and a ramp from 1/n below them; {widths}"
         )
     if variant == "current":
         return f"current: TPESampler() of the installed optuna {optuna.__version__}"

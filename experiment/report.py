@@ -289,10 +289,13 @@ def write_outputs(
     bias of every Optuna and HLS model) and ``results_summary/incumbents_{tag}.json``.
     With refiners, the workbook also has the ``comparison`` and ``refiners`` sheets, and
     with a validation grid each sampler gets ``figures/landscape_{sampler}_{tag}.png``.
-    Summary rows come in the paper's order (random, tpe, qmc, grid); with one simulation
-    the CI cells are empty (the settings sheet's ``note`` says why).
+    Summary rows, simulations rows, models and figures come in the paper's sampler order
+    (random, tpe, qmc, grid); with one simulation the CI cells are empty (the settings
+    sheet's ``note`` says why).
     """
     tag = output_tag(config)
+    order = paper_order(config.samplers)
+    units = sorted(units, key=lambda unit: order.index(str(unit.record["sampler"])))
     simulations = simulations_frame(units)
     summary = paper_summary(units, config)
     summary_path = output_dir / "results_summary" / summary_filename(
@@ -307,7 +310,7 @@ def write_outputs(
     write_summary_workbook(summary_path, summary, simulations, settings, extra)
 
     figures = []
-    for sampler in config.samplers:
+    for sampler in order:
         mine = [unit for unit in units if unit.record["sampler"] == sampler]
         histories = [[vars(incumbent) for incumbent in unit.history] for unit in mine]
         hls_losses = [

@@ -33,9 +33,6 @@ RECORDED_PACKAGES = (
 )
 
 
-#: What the settings sheet says about the 95% CI rows of a run with one simulation
-#: (their cells are empty).
-CI_NOT_COMPUTABLE = "not computable: needs 2 or more simulations"
 #: Units of the target of the named data sets (MSEs are in their squares).
 TARGET_UNITS = {"house_price": "dollars", "california_housing": "dollars"}
 

@@ -24,6 +24,7 @@ i.e. scikit-learn's ``ElasticNet(alpha=l1 + l2, l1_ratio=l1 / (l1 + l2))``; the 
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import optuna
@@ -145,7 +146,7 @@ class ElasticNetHLS(RegressorMixin, BaseEstimator):
     (10,)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "n_trials": [Interval(Integral, 1, None, closed="left")],
         "sampler": [StrOptions(set(SAMPLER_NAMES)), optuna.samplers.BaseSampler],
         "search_space": [StrOptions({"auto", *SEARCH_SPACES}), SearchSpace],

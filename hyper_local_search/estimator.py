@@ -92,8 +92,9 @@ class ElasticNetHLS(RegressorMixin, BaseEstimator):
         Share of the rows held out for validation (with ``cv=None``).
     cv : int, cross-validation generator, iterable of splits or None, default None
         Cross-validation folds instead of one held-out part (``sklearn.model_selection.
-        check_cv``: an int k is ``KFold(k)``); the objective is then the mean of the
-        folds' validation MSEs, and ``refit`` must be "all".
+        check_cv``: an int k is ``KFold(k)``; an iterable of (train, validation) index
+        arrays gives the folds themselves); the objective is then the mean of the folds'
+        validation MSEs, and with more than one fold ``refit`` must be "all".
     hls_steps : int, default 1
         Most HLS steps (direction LP + line search, repeated while the validation MSE
         improves); 0 skips HLS (the study's best model is the answer).
@@ -196,9 +197,6 @@ class ElasticNetHLS(RegressorMixin, BaseEstimator):
         if self.log_hyperparameters and self.formulation != "exact":
             raise ValueError("log_hyperparameters=True needs formulation='exact'; set both, or "
                              "leave log_hyperparameters=False.")
-        if self.cv is not None and self.refit == "train":
-            raise ValueError("refit='train' keeps the model of the single training part; with "
-                             "cv there are several: use refit='all' (or cv=None).")
 
     def _box(self, X: np.ndarray, y: np.ndarray) -> Box:
         if isinstance(self.search_space, SearchSpace):
@@ -241,6 +239,9 @@ class ElasticNetHLS(RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         problems = self._folds(X, y, seed)
+        if self.refit == "train" and len(problems) > 1:
+            raise ValueError(f"refit='train' keeps the model of the one training part; cv gave "
+                             f"{len(problems)} folds: use refit='all' (or cv=None).")
         box = self._box(X, y)
         objective = FoldObjective(problems, box)
         with _QuietOptuna():

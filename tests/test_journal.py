@@ -81,7 +81,7 @@ def test_the_trial_values_are_the_validation_mse_of_their_points(first_run):
 
 
 def test_a_resumed_run_adds_the_new_units_once(first_run):
-    tmp_path, units, path = first_run
+    tmp_path, _, path = first_run
     before = path.read_bytes()
     _run(tmp_path, 2)  # nothing new: the file is untouched
     assert path.read_bytes() == before

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hyper_local_search._validation import check_start
 from hyper_local_search.hls_step import Fitter, HLSResult, hls_step
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 
@@ -90,8 +91,9 @@ def hls_search(
         A step must lower the validation MSE by this fraction to go on; None takes the
         solver's default (module docstring).
     """
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+    check_start("hls_search", problem, l1, l2, start)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be at least 1 (an integer), got {steps!r}")
     if min_relative_improvement is None:
         min_relative_improvement = (MIN_RELATIVE_IMPROVEMENT_CONVERGED
                                     if problem.solver.name == "converged"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyper_local_search._validation import check_start
 from hyper_local_search.curvature_information import paper_constraint_matrix, validation_gradient
 from hyper_local_search.direction_lp import Direction, solve_direction_lp
 from hyper_local_search.exact_formulation import exact_direction
@@ -254,6 +255,7 @@ def hls_step(
     HLSResult
         A failed LP is not an error: the result keeps the start model and says why.
     """
+    check_start("hls_step", problem, l1, l2, start)
     if line_search not in LINE_SEARCHES:
         raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
     fast = line_search == "fast"

@@ -180,3 +180,31 @@ def test_bad_arrays_and_settings_get_one_line_errors(change, message, data):
 def test_not_a_study_is_a_type_error(data):
     with pytest.raises(TypeError, match=r"study must be an optuna.Study; got dict"):
         _refine({}, data)
+
+
+# ------------------------------------------------------- the core's public functions
+@pytest.mark.parametrize(("change", "error", "message"), [
+    ({"problem": "not a problem"}, TypeError, r"hls_step: problem must be an ElasticNetProblem"),
+    ({"l1": float("nan")}, ValueError, r"l1 and l2 must be finite, >= 0 and not both 0"),
+    ({"l2": -1.0}, ValueError, r"l1 and l2 must be finite, >= 0 and not both 0"),
+    ({"l1": "0.1"}, TypeError, r"l1 must be a number; got str"),
+    ({"start": None}, TypeError, r"start must be an ElasticNetFit"),
+    ({"start": "narrow"}, ValueError, r"start.coef has shape \(3,\) but the problem has 10"),
+    ({"no_validation": True}, ValueError, r"needs a problem with a validation split"),
+])
+def test_hls_step_and_search_check_what_they_are_given(change, error, message, data):
+    from hyper_local_search import ElasticNetFit, ElasticNetProblem, hls_search, hls_step
+
+    X_train, X_val, y_train, y_val = data
+    problem = ElasticNetProblem(X_train, y_train, X_val, y_val)
+    if change.pop("no_validation", False):
+        problem = ElasticNetProblem(X_train, y_train)
+    arguments = {"problem": problem, "l1": 0.1, "l2": 0.1,
+                 "start": ElasticNetProblem(X_train, y_train).fit(0.1, 0.1)}
+    if change.get("start") == "narrow":
+        change["start"] = ElasticNetFit(np.zeros(3), 0.0, 1, True)
+    arguments.update(change)
+    for function in (hls_step, hls_search):
+        with pytest.raises(error, match=message.replace("hls_step", function.__name__)) as info:
+            function(arguments["problem"], arguments["l1"], arguments["l2"], arguments["start"])
+        assert "\n" not in str(info.value)

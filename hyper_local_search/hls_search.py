@@ -17,6 +17,13 @@ from hyper_local_search._validation import check_start
 from hyper_local_search.hls_step import Fitter, HLSResult, hls_step
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 
+__all__ = [
+    "MIN_RELATIVE_IMPROVEMENT",
+    "MIN_RELATIVE_IMPROVEMENT_CONVERGED",
+    "HLSSearchResult",
+    "hls_search",
+]
+
 #: A step must lower the validation MSE by this fraction to count as progress
 #: (scikit-learn's solver; the converged one uses the second constant).
 MIN_RELATIVE_IMPROVEMENT = 1e-5

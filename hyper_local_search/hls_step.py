@@ -34,6 +34,19 @@ from hyper_local_search.exact_formulation import exact_direction
 from hyper_local_search.line_search import LineSearchResult, fast_line_search, paper_line_search
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net
 
+__all__ = [
+    "EXACT_FACET_PAIRS",
+    "FORMULATIONS",
+    "HYPERPARAMETER_FLOOR",
+    "LINE_SEARCHES",
+    "Fitter",
+    "HLSResult",
+    "default_fitter",
+    "hls_direction",
+    "hls_step",
+    "hyperparameters_along",
+]
+
 #: Hyperparameters along the search line are clipped at this floor (the paper's).
 HYPERPARAMETER_FLOOR = 1e-10
 #: The line searches an HLS step can use.

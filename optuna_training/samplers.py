@@ -8,6 +8,11 @@ import optuna
 
 from optuna_training.search_space import HYPERPARAMETERS, SearchSpace
 
+__all__ = [
+    "SAMPLER_NAMES",
+    "make_sampler",
+]
+
 #: The paper's four samplers, in the order of its table.
 SAMPLER_NAMES = ("random", "tpe", "qmc", "grid")
 

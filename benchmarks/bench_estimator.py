@@ -20,7 +20,7 @@ Methods:
   fits ``hls`` spent with that seed: Optuna alone at the same number of fits.
 
     python benchmarks/bench_estimator.py --seeds 10
-    python benchmarks/bench_estimator.py --datasets diabetes --seeds 3 --variants converged
+    python benchmarks/bench_estimator.py --datasets diabetes --seeds 3 --variants sklearn
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from utils.statistics import mean_ci95
 L1_RATIOS = (0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0)
 #: ElasticNetHLS variants that --variants can add (keyword arguments).
 VARIANTS = {
-    "converged": {"solver": "converged"},
+    "sklearn": {"solver": "sklearn"},
     "exact": {"formulation": "exact", "log_hyperparameters": True, "solver": "converged",
               "hls_steps": 5},
     "cv5": {"cv": 5},

@@ -106,10 +106,14 @@ class ElasticNetHLS(RegressorMixin, BaseEstimator):
         "paper": the authors' search, fit for fit.
     log_hyperparameters : bool, default False
         HLS in (log l1, log l2) (with ``formulation="exact"``).
-    solver : {"sklearn", "converged"}, default "sklearn"
-        How every elastic net is fitted: scikit-learn's coordinate descent with its
-        defaults (tol 1e-4, max_iter 1000: the paper's), or to a relative duality gap of
-        1e-9 (``optuna_training.elastic_net.Solver``).
+    solver : {"converged", "sklearn"}, default "converged"
+        How every elastic net is fitted: to a relative duality gap of 1e-9, warm-started
+        from the nearest model (``optuna_training.elastic_net.Solver``), or with
+        scikit-learn's coordinate descent and its defaults (tol 1e-4, max_iter 1000: the
+        paper's; ``coef_`` is then ``ElasticNet(alpha_, l1_ratio_).fit(X, y).coef_`` to
+        rounding). Measured by benchmarks/bench_estimator.py: the same test MSE on three
+        built-in data sets and 13% lower on ``simulation`` (correlated features, where
+        tol = 1e-4 stops far from the minimiser), for 1.1-1.6x the time.
     refit : {"all", "train"}, default "all"
         Refit the final model on all rows, or keep the one fitted on the training part.
     random_state : int, RandomState instance or None, default None
@@ -174,7 +178,7 @@ class ElasticNetHLS(RegressorMixin, BaseEstimator):
         formulation="paper",
         line_search="fast",
         log_hyperparameters=False,
-        solver="sklearn",
+        solver="converged",
         refit="all",
         random_state=None,
     ):

@@ -41,7 +41,7 @@ def diabetes():
 @parametrize_with_checks([
     ElasticNetHLS(n_trials=5, random_state=0),
     ElasticNetHLS(n_trials=5, cv=3, hls_steps=2, formulation="exact", log_hyperparameters=True,
-                  solver="converged", sampler="random", random_state=0),
+                  solver="sklearn", sampler="random", random_state=0),
 ])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
@@ -51,9 +51,18 @@ def test_every_parameter_is_validated():
     check_param_validation("ElasticNetHLS", ElasticNetHLS(n_trials=3, random_state=0))
 
 
-def test_refit_all_is_scikit_learns_elastic_net_at_the_tuned_point(diabetes):
+def test_by_default_the_model_is_the_minimiser_at_the_tuned_point(diabetes):
     X, y = diabetes
     model = ElasticNetHLS(n_trials=20, random_state=0).fit(X, y)
+    reference = ElasticNet(alpha=model.alpha_, l1_ratio=model.l1_ratio_, tol=1e-12,
+                           max_iter=1_000_000).fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-6)
+    assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-9)
+
+
+def test_with_the_sklearn_solver_the_model_is_scikit_learns_elastic_net(diabetes):
+    X, y = diabetes
+    model = ElasticNetHLS(n_trials=20, solver="sklearn", random_state=0).fit(X, y)
     reference = _sklearn_fit(X, y, model.alpha_, model.l1_ratio_)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-9)
     assert model.intercept_ == pytest.approx(reference.intercept_, rel=1e-10)
@@ -65,7 +74,7 @@ def test_refit_all_is_scikit_learns_elastic_net_at_the_tuned_point(diabetes):
 def test_refit_train_keeps_the_training_model_and_its_validation_mse(diabetes):
     X, y = diabetes
     train, val = train_test_split(np.arange(len(y)), test_size=0.3, random_state=1)
-    model = ElasticNetHLS(n_trials=20, cv=[(train, val)], refit="train",
+    model = ElasticNetHLS(n_trials=20, cv=[(train, val)], refit="train", solver="sklearn",
                           random_state=0).fit(X, y)
     reference = _sklearn_fit(X[train], y[train], model.alpha_, model.l1_ratio_)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-9)
@@ -80,7 +89,8 @@ def test_refit_train_keeps_the_training_model_and_its_validation_mse(diabetes):
 
 def test_cross_validated_objective_is_the_mean_of_the_folds_mse(diabetes):
     X, y = diabetes
-    model = ElasticNetHLS(n_trials=10, cv=4, hls_steps=0, random_state=0).fit(X, y)
+    model = ElasticNetHLS(n_trials=10, cv=4, hls_steps=0, solver="sklearn",
+                          random_state=0).fit(X, y)
     best = model.study_.best_trial
     alpha, ratio = best.params["l1"] + best.params["l2"], best.params["l1"] / (
         best.params["l1"] + best.params["l2"])
@@ -210,7 +220,7 @@ def test_from_the_paper_start_it_reaches_the_published_hls_point(paper_house_pri
     n_train = len(s.y_train)
     fold = [(np.arange(n_train), np.arange(n_train, len(y)))]
     model = ElasticNetHLS(n_trials=100, search_space="paper", cv=fold, refit="train",
-                          line_search="paper", random_state=0).fit(X, y)
+                          line_search="paper", solver="sklearn", random_state=0).fit(X, y)
     assert model.study_.best_value == pytest.approx(8.44e8, rel=2e-3)
     assert model.validation_mse_ == pytest.approx(7.2610e8, rel=1e-4)
     assert 100 < model.l1_ < 102

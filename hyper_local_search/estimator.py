@@ -113,7 +113,7 @@ class ElasticNetHLS(RegressorMixin, BaseEstimator):
         paper's; ``coef_`` is then ``ElasticNet(alpha_, l1_ratio_).fit(X, y).coef_`` to
         rounding). Measured by benchmarks/bench_estimator.py: the same test MSE on three
         built-in data sets and 13% lower on ``simulation`` (correlated features, where
-        tol = 1e-4 stops far from the minimiser), for 1.1-1.6x the time.
+        tol = 1e-4 stops far from the minimiser), for 1.2-1.6x the time.
     refit : {"all", "train"}, default "all"
         Refit the final model on all rows, or keep the one fitted on the training part.
     random_state : int, RandomState instance or None, default None

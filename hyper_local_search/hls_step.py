@@ -218,6 +218,7 @@ def hls_direction(
     lp_method : {"reference", "ranged"}
         How HiGHS is handed the LP (``solve_direction_lp``'s ``method``).
     """
+    check_start("hls_direction", problem, l1, l2, start)
     if formulation == "paper":
         if log_hyperparameters:
             raise ValueError("log_hyperparameters needs the exact formulation")

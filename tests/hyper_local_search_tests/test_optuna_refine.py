@@ -192,8 +192,14 @@ def test_not_a_study_is_a_type_error(data):
     ({"start": "narrow"}, ValueError, r"start.coef has shape \(3,\) but the problem has 10"),
     ({"no_validation": True}, ValueError, r"needs a problem with a validation split"),
 ])
-def test_hls_step_and_search_check_what_they_are_given(change, error, message, data):
-    from hyper_local_search import ElasticNetFit, ElasticNetProblem, hls_search, hls_step
+def test_hls_step_search_and_direction_check_what_they_are_given(change, error, message, data):
+    from hyper_local_search import (
+        ElasticNetFit,
+        ElasticNetProblem,
+        hls_direction,
+        hls_search,
+        hls_step,
+    )
 
     X_train, X_val, y_train, y_val = data
     problem = ElasticNetProblem(X_train, y_train, X_val, y_val)
@@ -204,7 +210,7 @@ def test_hls_step_and_search_check_what_they_are_given(change, error, message, d
     if change.get("start") == "narrow":
         change["start"] = ElasticNetFit(np.zeros(3), 0.0, 1, True)
     arguments.update(change)
-    for function in (hls_step, hls_search):
+    for function in (hls_step, hls_search, hls_direction):
         with pytest.raises(error, match=message.replace("hls_step", function.__name__)) as info:
             function(arguments["problem"], arguments["l1"], arguments["l2"], arguments["start"])
         assert "\n" not in str(info.value)

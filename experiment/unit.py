@@ -47,6 +47,9 @@ class UnitResult:
         One record per refiner (``run_refiners``), empty without --refiners.
     trials : tuple of (l1, l2)
         Every Optuna trial's point, for the landscape figure.
+    trial_values : tuple of float
+        Every Optuna trial's value (validation MSE), in the order of ``trials``, for the
+        run's journal (experiment.journal); empty in units stored by older code.
     """
 
     record: dict[str, object]
@@ -55,6 +58,7 @@ class UnitResult:
     hls_fit: ElasticNetFit = field(repr=False)
     refiners: tuple[dict[str, object], ...] = ()
     trials: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    trial_values: tuple[float, ...] = field(default=(), repr=False)
 
 
 def make_problem(splits: Splits, solver: str) -> ElasticNetProblem:
@@ -168,6 +172,8 @@ def _run_unit(
     study.optimize(config.n_trials)
     result = study.result(time.perf_counter() - begin)
     trials = tuple(study.points())
+    trial_values = tuple(float(t.value) if t.value is not None else float("nan")
+                         for t in study.study.trials)
     hls = timed_hls_step(
         splits, problem, result.l1, result.l2, result.fit, line_search=config.line_search,
         steps=config.hls_steps, formulation=config.formulation,
@@ -214,7 +220,8 @@ def _run_unit(
         "lp_message": step.direction.message,
     }
     refiners = run_refiners(splits, config, problem, result, study, seed)
-    return UnitResult(record, result.history, result.fit, search.fit, refiners, trials)
+    return UnitResult(record, result.history, result.fit, search.fit, refiners, trials,
+                      trial_values)
 
 
 def unit_faults(optuna_fit: ElasticNetFit, search: HLSSearchResult, solver: str) -> list[str]:

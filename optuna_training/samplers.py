@@ -7,7 +7,11 @@ import warnings
 import optuna
 
 from optuna_training.search_space import HYPERPARAMETERS, SearchSpace
-from utils.errors import InputError
+
+__all__ = [
+    "SAMPLER_NAMES",
+    "make_sampler",
+]
 
 #: The paper's four samplers, in the order of its table.
 SAMPLER_NAMES = ("random", "tpe", "qmc", "grid")
@@ -42,6 +46,5 @@ def make_sampler(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
-    raise InputError(
-        f"unknown sampler {name!r}; choose from {', '.join(SAMPLER_NAMES)} (--samplers)."
-    )
+    # A library error (ValueError): the command line checks the names first (RunConfig).
+    raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLER_NAMES)}.")

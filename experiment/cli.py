@@ -15,6 +15,7 @@ from typing import NoReturn
 from datasets.registry import DATASET_NAMES, load_dataset
 from experiment.config import BACKENDS, RunConfig
 from experiment.execution import run
+from experiment.journal import JOURNAL_NAME
 from experiment.report import paper_summary, run_settings, summary_text, write_outputs
 from experiment.store import open_store
 from experiment.unit import UnitResult, make_problem
@@ -275,4 +276,5 @@ def main(
     print(f"summary: {paths.summary}", file=sys.stderr)
     print(f"figures: {', '.join(str(p) for p in paths.figures)}", file=sys.stderr)
     print(f"models: {paths.models}", file=sys.stderr)
+    print(f"studies: {store.directory / JOURNAL_NAME} (Optuna journal)", file=sys.stderr)
     return 0

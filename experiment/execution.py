@@ -15,6 +15,7 @@ from joblib import Parallel, delayed, parallel_config
 
 from datasets.splits import Splits
 from experiment.config import RunConfig
+from experiment.journal import open_journal
 from experiment.published_starts import PublishedStart, read_starts
 from experiment.store import unit_from_json, unit_to_json
 from experiment.unit import UnitResult, run_unit, units_of
@@ -62,7 +63,8 @@ def run(
         The data set (datasets.load_dataset).
     store : RunStore, optional
         Where finished units are kept: units found there are not run again, and each
-        unit that finishes is saved there at once (in this process).
+        unit that finishes is saved there at once (in this process), its study too, in
+        the run directory's Optuna journal (experiment.journal).
     on_unit_done : callable, optional
         Called in this process with each unit as soon as it is available (loaded from
         the store or finished), for a progress bar.
@@ -82,11 +84,13 @@ def run(
         n_features=splits.X_train.shape[1],
     )
     results: dict[tuple[str, int], UnitResult] = {}
+    journal = None if store is None else open_journal(store.directory, config)
     if store is not None:
         for sampler, simulation, _ in units:
             payload = store.load(sampler, simulation)
             if payload is not None:
                 results[(sampler, simulation)] = unit_from_json(payload)
+                journal.add(results[(sampler, simulation)])
                 if on_unit_done is not None:
                     on_unit_done(results[(sampler, simulation)])
     pending = [unit for unit in units if (unit[0], unit[1]) not in results]
@@ -94,6 +98,7 @@ def run(
         key = (str(result.record["sampler"]), int(result.record["simulation"]))
         if store is not None:
             store.save(*key, unit_to_json(result))
+            journal.add(result)
         results[key] = result
         if on_unit_done is not None:
             on_unit_done(result)

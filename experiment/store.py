@@ -75,6 +75,7 @@ def unit_to_json(unit: UnitResult) -> dict[str, object]:
         "hls_fit": model(unit.hls_fit),
         "refiners": list(unit.refiners),
         "trials": [list(point) for point in unit.trials],
+        "trial_values": list(unit.trial_values),
     }
 
 
@@ -95,5 +96,7 @@ def unit_from_json(payload: dict) -> UnitResult:
         for entry in payload.get("refiners", ())
     )
     trials = tuple((float(a), float(b)) for a, b in payload.get("trials", ()))
+    trial_values = tuple(np.nan if v is None else float(v)
+                         for v in payload.get("trial_values", ()))
     return UnitResult(record, history, model(payload["optuna_fit"]), model(payload["hls_fit"]),
-                      refiners, trials)
+                      refiners, trials, trial_values)

@@ -53,6 +53,9 @@ class UnitResult:
         One record per refiner (``run_refiners``), empty without --refiners.
     trials : tuple of (l1, l2)
         Every Optuna trial's point, for the landscape figure.
+    trial_values : tuple of float
+        Every Optuna trial's value (validation MSE), in the order of ``trials``, for the
+        run's journal (experiment.journal); empty in units stored by older code.
     """
 
     record: dict[str, object]
@@ -61,6 +64,7 @@ class UnitResult:
     hls_fit: ElasticNetFit = field(repr=False)
     refiners: tuple[dict[str, object], ...] = ()
     trials: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    trial_values: tuple[float, ...] = field(default=(), repr=False)
 
 
 def make_problem(splits: Splits, solver: str) -> ElasticNetProblem:
@@ -184,6 +188,7 @@ def _run_unit(
         result = replayed_study(problem, start, (splits.X_test, splits.y_test),
                                 n_trials=config.n_trials)
         trials = ((result.l1, result.l2),)
+        trial_values = (result.best.val_mse,)
     else:
         begin = time.perf_counter()
         study = ElasticNetStudy(
@@ -194,6 +199,8 @@ def _run_unit(
         study.optimize(config.n_trials)
         result = study.result(time.perf_counter() - begin)
         trials = tuple(study.points())
+        trial_values = tuple(float(t.value) if t.value is not None else float("nan")
+                             for t in study.study.trials)
     hls = timed_hls_step(
         splits, problem, result.l1, result.l2, result.fit, line_search=config.line_search,
         steps=config.hls_steps, formulation=config.formulation,
@@ -247,7 +254,8 @@ def _run_unit(
                 str(record["faults"]), f"published model differs from its refit by "
                 f"{record['start_coef_rel_diff']:.1e} relative"]))
     refiners = run_refiners(splits, config, problem, result, study, seed)
-    return UnitResult(record, result.history, result.fit, search.fit, refiners, trials)
+    return UnitResult(record, result.history, result.fit, search.fit, refiners, trials,
+                      trial_values)
 
 
 def unit_faults(optuna_fit: ElasticNetFit, search: HLSSearchResult, solver: str) -> list[str]:

@@ -15,6 +15,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = [
+    "FAST_ATOL_SCALE",
+    "FAST_RTOL",
+    "INV_PHI",
+    "MAX_DOUBLINGS",
+    "PAPER_INITIAL_STEP",
+    "PAPER_TOL",
+    "LineSearchResult",
+    "bounding_phase",
+    "fast_line_search",
+    "golden_section_paper",
+    "paper_line_search",
+]
+
 #: 1 / golden ratio.
 INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
 #: The paper's first bounding step and golden-section stopping width.

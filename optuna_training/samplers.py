@@ -18,9 +18,9 @@ from types import MappingProxyType
 
 import numpy as np
 import optuna
+from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator
 
 from optuna_training.search_space import HYPERPARAMETERS, SearchSpace
-from utils.errors import InputError
 
 __all__ = [
     "PAPER_TPE_SETTINGS",
@@ -147,39 +147,37 @@ def _installed_optuna() -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def _paper_parzen_estimator():
-    """A Parzen estimator class with 3.6.1's kernel widths for the installed Optuna (>= 4.9).
+class _PaperParzenEstimator(_ParzenEstimator):
+    """Optuna's Parzen estimator with 3.6.1's kernel widths (`paper_kernel_widths`).
 
-    Only continuous float parameters (the studies' l1 and l2) get the 3.6.1 widths;
-    anything else is the installed Optuna's.
+    Installed on Optuna >= 4.9 only. Only continuous float parameters (the studies' l1
+    and l2) get the 3.6.1 widths; anything else is the installed Optuna's. A module-level
+    class, so that a sampler using it pickles.
     """
-    from optuna.distributions import FloatDistribution
-    from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator
-    from optuna.samplers._tpe.probability_distributions import (
-        _BatchedTruncLogNormDistributions,
-        _BatchedTruncNormDistributions,
-    )
 
-    class PaperParzenEstimator(_ParzenEstimator):
-        def _calculate_numerical_distributions(self, observations, search_space, parameters):
-            if not isinstance(search_space, FloatDistribution) or search_space.step is not None:
-                return super()._calculate_numerical_distributions(
-                    observations, search_space, parameters
-                )
-            low, high = search_space.low, search_space.high
-            if search_space.log:
-                observations, low, high = np.log(observations), math.log(low), math.log(high)
-            widths = paper_kernel_widths(
-                observations, low, high, consider_endpoints=parameters.consider_endpoints,
-                magic_clip=parameters.consider_magic_clip,
+    def _calculate_numerical_distributions(self, observations, search_space, parameters):
+        from optuna.distributions import FloatDistribution
+        from optuna.samplers._tpe.probability_distributions import (
+            _BatchedTruncLogNormDistributions,
+            _BatchedTruncNormDistributions,
+        )
+
+        if not isinstance(search_space, FloatDistribution) or search_space.step is not None:
+            return super()._calculate_numerical_distributions(
+                observations, search_space, parameters
             )
-            centres = np.append(observations, 0.5 * (low + high))
-            widths = np.append(widths, high - low)  # the prior's kernel
-            kind = (_BatchedTruncLogNormDistributions if search_space.log
-                    else _BatchedTruncNormDistributions)
-            return kind(centres, widths, search_space.low, search_space.high)
-
-    return PaperParzenEstimator
+        low, high = search_space.low, search_space.high
+        if search_space.log:
+            observations, low, high = np.log(observations), math.log(low), math.log(high)
+        widths = paper_kernel_widths(
+            observations, low, high, consider_endpoints=parameters.consider_endpoints,
+            magic_clip=parameters.consider_magic_clip,
+        )
+        centres = np.append(observations, 0.5 * (low + high))
+        widths = np.append(widths, high - low)  # the prior's kernel
+        kind = (_BatchedTruncLogNormDistributions if search_space.log
+                else _BatchedTruncNormDistributions)
+        return kind(centres, widths, search_space.low, search_space.high)
 
 
 def _paper_tpe(seed: int) -> optuna.samplers.TPESampler:
@@ -197,7 +195,7 @@ def _paper_tpe(seed: int) -> optuna.samplers.TPESampler:
                 "Optuna 3.6.1's kernel widths cannot be restored; use --tpe current or an "
                 "optuna release the requirements allow."
             )
-        sampler._parzen_estimator_cls = _paper_parzen_estimator()
+        sampler._parzen_estimator_cls = _PaperParzenEstimator
     return sampler
 
 
@@ -243,9 +241,9 @@ def make_sampler(
         "paper": Optuna 3.6.1's ``TPESampler()`` (`PAPER_TPE_SETTINGS`, and 3.6.1's
         kernel widths on Optuna >= 4.9); "current": the installed Optuna's default.
     """
+    # Library errors (ValueError): the command line checks the names first (RunConfig).
     if tpe not in TPE_VARIANTS:
-        raise InputError(f"unknown TPE variant {tpe!r}; choose from {', '.join(TPE_VARIANTS)} "
-                         "(--tpe).")
+        raise ValueError(f"unknown TPE variant {tpe!r}; choose from {', '.join(TPE_VARIANTS)}.")
     if name == "grid":
         axis = [float(value) for value in space.grid_axis(n_trials)]
         return optuna.samplers.GridSampler({key: axis for key in HYPERPARAMETERS}, seed=seed)
@@ -262,6 +260,4 @@ def make_sampler(
                 qmc_type="sobol", scramble=False, seed=seed, independent_sampler=None,
                 warn_asynchronous_seeding=True, warn_independent_sampling=False,
             )
-    raise InputError(
-        f"unknown sampler {name!r}; choose from {', '.join(SAMPLER_NAMES)} (--samplers)."
-    )
+    raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLER_NAMES)}.")

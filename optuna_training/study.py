@@ -13,6 +13,13 @@ from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
 from optuna_training.samplers import make_sampler
 from optuna_training.search_space import PAPER_SPACE, SearchSpace
 
+__all__ = [
+    "ElasticNetStudy",
+    "Incumbent",
+    "StudyResult",
+    "run_study",
+]
+
 
 @dataclass(frozen=True)
 class Incumbent:

@@ -33,7 +33,6 @@ from optuna_training.samplers import (
     paper_tpe_weights,
 )
 from optuna_training.search_space import SearchSpace
-from utils.errors import InputError
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "reference"
 #: Agreement asked of the paper TPE's trials (measured: 1.0e-15 absolute on [1e-10, 1],
@@ -176,7 +175,7 @@ def test_kernel_widths_by_hand():
 
 
 def test_unknown_tpe_variant():
-    with pytest.raises(InputError, match=r"unknown TPE variant 'v3'; choose from paper, current"):
+    with pytest.raises(ValueError, match=r"unknown TPE variant 'v3'; choose from paper, current"):
         make_sampler("tpe", 0, n_trials=10, space=_space("paper"), tpe="v3")
 
 
@@ -187,3 +186,4 @@ def test_objective_is_pure_python():
         + 0.05 * (math.log10(0.501) - 0.3) ** 2 + 0.01 * math.sin(2.5 + 0.114)
     )
     assert samplers.SAMPLER_NAMES == ("random", "tpe", "qmc", "grid")
+

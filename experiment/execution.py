@@ -16,6 +16,7 @@ from joblib import Parallel, delayed, parallel_config
 from datasets.splits import Splits
 from experiment.config import RunConfig
 from experiment.journal import open_journal
+from experiment.published_starts import PublishedStart, read_starts
 from experiment.store import unit_from_json, unit_to_json
 from experiment.unit import UnitResult, run_unit, units_of
 from utils.errors import InputError
@@ -26,11 +27,12 @@ DASK_CONNECT_SECONDS = 10
 
 
 def _run_unit_in_worker(
-    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
+    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int,
+    start: PublishedStart | None = None,
 ) -> UnitResult:
     """``run_unit``, with Ctrl-C left to the main process (see below)."""
     _ignore_interrupts_in_workers()
-    return run_unit(splits, config, sampler, simulation, seed)
+    return run_unit(splits, config, sampler, simulation, seed, start)
 
 
 def _ignore_interrupts_in_workers() -> None:
@@ -67,6 +69,9 @@ def run(
         Called in this process with each unit as soon as it is available (loaded from
         the store or finished), for a progress bar.
 
+    With ``config.starts`` the file is read and checked first (InputError before any
+    unit runs), and each unit gets its start instead of a study.
+
     Returns
     -------
     list of UnitResult
@@ -74,6 +79,10 @@ def run(
         order in which the units finished.
     """
     units = units_of(config)
+    starts = None if config.starts is None else read_starts(
+        config.starts, samplers=config.samplers, n_simulations=config.n_simulations,
+        n_features=splits.X_train.shape[1],
+    )
     results: dict[tuple[str, int], UnitResult] = {}
     journal = None if store is None else open_journal(store.directory, config)
     if store is not None:
@@ -85,7 +94,7 @@ def run(
                 if on_unit_done is not None:
                     on_unit_done(results[(sampler, simulation)])
     pending = [unit for unit in units if (unit[0], unit[1]) not in results]
-    for result in _execute(pending, splits, config):
+    for result in _execute(pending, splits, config, starts):
         key = (str(result.record["sampler"]), int(result.record["simulation"]))
         if store is not None:
             store.save(*key, unit_to_json(result))
@@ -97,10 +106,13 @@ def run(
 
 
 def _execute(
-    units: list[tuple[str, int, int]], splits: Splits, config: RunConfig
+    units: list[tuple[str, int, int]], splits: Splits, config: RunConfig,
+    starts: dict[tuple[str, int], PublishedStart] | None = None,
 ) -> Iterator[UnitResult]:
+    starts = starts or {}
     tasks = (
-        delayed(_run_unit_in_worker)(splits, config, sampler, simulation, seed)
+        delayed(_run_unit_in_worker)(splits, config, sampler, simulation, seed,
+                                     starts.get((sampler, simulation)))
         for sampler, simulation, seed in units
     )
     if config.backend == "dask":
@@ -111,7 +123,8 @@ def _execute(
         return
     if config.n_jobs == 1:
         for sampler, simulation, seed in units:
-            yield run_unit(splits, config, sampler, simulation, seed)
+            yield run_unit(splits, config, sampler, simulation, seed,
+                           starts.get((sampler, simulation)))
         return
     yield from Parallel(n_jobs=config.n_jobs, return_as="generator_unordered")(tasks)
 

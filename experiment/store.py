@@ -26,8 +26,8 @@ def result_settings(config: RunConfig) -> dict[str, object]:
     """The settings that decide each unit's result (the run store's key).
 
     Samplers, the number of simulations, n_jobs and the backend are left out: they
-    choose which units run and where, not what a unit computes. A CSV data set is
-    identified by its content, so an edited file starts a new run.
+    choose which units run and where, not what a unit computes. A CSV data set, and a
+    --starts file, is identified by its content, so an edited file starts a new run.
     """
     dataset: dict[str, object] = {"name": config.dataset}
     path = Path(config.dataset)
@@ -47,6 +47,9 @@ def result_settings(config: RunConfig) -> dict[str, object]:
         "refiners": sorted(config.refiners),
         "budget": config.budget,
         "solver": config.effective_solver,
+        "tpe": config.tpe,
+        "starts": None if config.starts is None else {
+            "csv": str(Path(config.starts).resolve()), "sha256": file_digest(Path(config.starts))},
     }
 
 

@@ -57,7 +57,10 @@ def missing_dependency_message(error: ModuleNotFoundError, root: Path = ROOT) ->
     venv = project_python(root)
     here = f"this Python ({sys.executable}) lacks the package {package!r}"
     requirements = root / "requirements.txt"
-    if venv.is_file() and Path(sys.executable).resolve() != venv.resolve():
+    # Environments are told apart by their prefix: a venv's python is a symlink to the
+    # same base interpreter as every other venv's.
+    in_project_env = Path(sys.prefix).resolve() == (root / ".venv").resolve()
+    if venv.is_file() and not in_project_env:
         return (f"error: {here}; run the script with the project's environment {venv} "
                 "(VSCode: 'Python: Select Interpreter', then .venv).")
     if venv.is_file():

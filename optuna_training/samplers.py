@@ -6,6 +6,7 @@ import warnings
 
 import optuna
 
+from optuna_training._grid import EnumeratedGridSampler
 from optuna_training.search_space import HYPERPARAMETERS, SearchSpace
 from utils.errors import InputError
 
@@ -33,7 +34,7 @@ def make_sampler(
     """
     if name == "grid":
         axis = [float(value) for value in space.grid_axis(n_trials)]
-        return optuna.samplers.GridSampler({key: axis for key in HYPERPARAMETERS}, seed=seed)
+        return EnumeratedGridSampler({key: axis for key in HYPERPARAMETERS}, seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "tpe":

@@ -19,6 +19,9 @@ Three figures, each measured in this one run on this machine:
 3. **The HLS step**, paper vs fast, side by side from the project's own Optuna models
    (``--step-starts`` per sampler), timed as Runtimes_hls counts it, with the
    validation losses they end at.
+4. **Optuna's own cost per trial** by study size (``--optuna-trials``), each sampler with
+   a trivial objective; the grid both as the project enumerates it and as Optuna's
+   GridSampler runs it.
 
 Then the issue's three targets: project CPU <= 1.3 x proxy CPU, wall <= 0.55 x CPU with
 2 workers, fast step >= 12x the paper's at equal loss (within the 1e-5 sawtooth of
@@ -273,6 +276,36 @@ def bench_step(splits: Splits, units: list[UnitResult], per_sampler: int) -> dic
             "largest_rel": float(np.max(np.abs(data[:, 2])))}
 
 
+# ------------------------------------------------------------------------ Optuna alone
+def bench_optuna(sizes: list[int], seed: int) -> None:
+    """Optuna's own CPU per trial (objective: a cheap function of (l1, l2)), by study size."""
+    space = SEARCH_SPACES["paper"]
+
+    def objective(trial: optuna.Trial) -> float:
+        l1 = trial.suggest_float("l1", space.low, space.high)
+        l2 = trial.suggest_float("l2", space.low, space.high)
+        return (l1 - 0.3) ** 2 + (l2 - 0.04) ** 2
+
+    def per_trial_ms(sampler, n_trials: int) -> float:
+        study = optuna.create_study(direction="minimize", sampler=sampler)
+        begin = time.process_time()
+        study.optimize(objective, n_trials=n_trials)
+        return 1e3 * (time.process_time() - begin) / len(study.trials)
+
+    print(f"\n# Optuna's own CPU per trial (ms; objective a cheap function), by trials "
+          f"{sizes}")
+    for name in ("tpe", "grid (project)", "grid (optuna)", "random", "qmc"):
+        cells = []
+        for n in sizes:
+            if name == "grid (optuna)":
+                axis = [float(v) for v in space.grid_axis(n)]
+                sampler = optuna.samplers.GridSampler({"l1": axis, "l2": axis}, seed=seed)
+            else:
+                sampler = make_sampler(name.split()[0], seed, n_trials=n, space=space)
+            cells.append(f"{per_trial_ms(sampler, n):6.2f}")
+        print(f"{name:>15}: " + " ".join(cells))
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -287,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--step-starts", type=int, default=2,
                         help="HLS-step comparisons per sampler (0: skip that part)")
+    parser.add_argument("--optuna-trials", type=int, nargs="*", default=[25, 100, 400],
+                        help="study sizes for Optuna's own cost per trial (none: skip)")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     splits = load_dataset(args.dataset)
@@ -338,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{step['fast_median']:.3f}; median per-start ratio {step['ratio_median']:.1f}x "
               f"(slowest {step['ratio_min']:.1f}x); largest |validation difference| "
               f"{step['largest_rel']:.2e} relative")
+
+    if args.optuna_trials:
+        bench_optuna(args.optuna_trials, units_of(config)[0][2])
 
     cpu_ratio = project["cpu"] / proxy["cpu"]
     wall_ratio = project["wall"] / project["cpu"]

@@ -418,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     busy = (project["optuna_s"] + project["hls_s"]) / (config.n_jobs * project["wall"])
     print(f"  the workers spent {100 * busy:.0f}% of {config.n_jobs} x the wall inside units "
           "(their timed study + HLS, from the records): the schedule's own efficiency, "
-          "which other load on the machine does not change")
+          "which other load on the machine changes far less than wall / CPU")
     if step is not None:
         equal = step["largest_rel"] <= EQUAL_LOSS_RTOL
         print(f"fast HLS step = {step['ratio_median']:.1f}x the paper's (median), equal loss "

@@ -11,7 +11,8 @@ their precomputation and the solver). Two line searches (``line_search``):
 - ``"fast"``: ``fast_line_search``: the same bracket, memoised, one new fit per
   golden-section iteration, a width relative to t; t = 0 is the start model itself
   (no fit); every fit is ``problem.fit``, one solver call on the precomputed Gram
-  matrix; the LP is passed to HiGHS with ranged rows (the same solution, tested). With
+  matrix; the paper's LP is solved in its reduced, structured form (direction_lp's
+  "structured": the same solution, tested). With
   the "sklearn" solver every fit is cold (a warm start moves the loss by more than the
   bounding phase's first steps change it); with the "converged" solver each fit starts
   from the coefficients of the nearest t evaluated so far, which gives the same
@@ -215,8 +216,9 @@ def hls_direction(
     formulation : {"paper", "exact"}
     log_hyperparameters : bool
         Exact formulation only.
-    lp_method : {"reference", "ranged"}
-        How HiGHS is handed the LP (``solve_direction_lp``'s ``method``).
+    lp_method : {"reference", "ranged", "structured"}
+        How HiGHS is handed the LP (``solve_direction_lp``'s ``method``); the exact
+        formulation takes "structured" as "ranged".
     """
     check_start("hls_direction", problem, l1, l2, start)
     if formulation == "paper":
@@ -228,7 +230,8 @@ def hls_direction(
     if formulation == "exact":
         return exact_direction(
             problem, start, l1, l2, log_hyperparameters=log_hyperparameters,
-            method=lp_method, facet_pairs=EXACT_FACET_PAIRS,
+            method="ranged" if lp_method == "structured" else lp_method,
+            facet_pairs=EXACT_FACET_PAIRS,
         )
     raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
 
@@ -275,7 +278,7 @@ def hls_step(
     fast = line_search == "fast"
     direction = hls_direction(
         problem, l1, l2, start, formulation=formulation,
-        log_hyperparameters=log_hyperparameters, lp_method="ranged" if fast else "reference",
+        log_hyperparameters=log_hyperparameters, lp_method="structured" if fast else "reference",
     )
     if not direction.ok:
         return HLSResult(l1, l2, start, direction, None, 0, False)

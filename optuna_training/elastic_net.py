@@ -115,8 +115,9 @@ class Solver:
         """True when a start near the answer only saves time (the converged solver).
 
         With scikit-learn's tol = 1e-4 a warm start moves the validation loss by more
-        than a line search's first steps change it (measured in
-        benchmarks/bench_kernels.py), so the "sklearn" solver is always cold.
+        than a line search's first steps change it, and by more than its 1e-5 sawtooth
+        in studies (measured per setting in benchmarks/bench_fits.py), so the "sklearn"
+        solver is always cold; the converged one gives the cold model warm.
         """
         return self.name == "converged"
 

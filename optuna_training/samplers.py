@@ -20,6 +20,7 @@ import numpy as np
 import optuna
 from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator
 
+from optuna_training._grid import EnumeratedGridSampler
 from optuna_training.search_space import HYPERPARAMETERS, SearchSpace
 
 __all__ = [
@@ -246,7 +247,7 @@ def make_sampler(
         raise ValueError(f"unknown TPE variant {tpe!r}; choose from {', '.join(TPE_VARIANTS)}.")
     if name == "grid":
         axis = [float(value) for value in space.grid_axis(n_trials)]
-        return optuna.samplers.GridSampler({key: axis for key in HYPERPARAMETERS}, seed=seed)
+        return EnumeratedGridSampler({key: axis for key in HYPERPARAMETERS}, seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "tpe":

@@ -154,14 +154,18 @@ class ElasticNetStudy:
         """
         self._last_trials = []
         if self._max_trials is not None:
-            n_trials = min(n_trials, self._max_trials - len(self.study.trials))
+            n_trials = min(n_trials, self._max_trials - len(self._trials()))
         if n_trials > 0:
             self.study.optimize(self._objective, n_trials=n_trials)
         return self._last_trials
 
     def points(self) -> list[tuple[float, float]]:
         """(l1, l2) of every trial so far, in order."""
-        return [(t.params["l1"], t.params["l2"]) for t in self.study.trials]
+        return [(t.params["l1"], t.params["l2"]) for t in self._trials()]
+
+    def _trials(self) -> list[optuna.trial.FrozenTrial]:
+        # Read-only use: ``study.trials`` deep-copies every trial (5 ms at 100 trials).
+        return self.study.get_trials(deepcopy=False)
 
     def result(self, seconds: float) -> StudyResult:
         """The study so far as a StudyResult.
@@ -177,7 +181,7 @@ class ElasticNetStudy:
             l1=best.l1,
             l2=best.l2,
             fit=self.best_fit,
-            n_trials=len(self.study.trials),
+            n_trials=len(self._trials()),
             history=tuple(self.history),
             seconds=seconds,
         )

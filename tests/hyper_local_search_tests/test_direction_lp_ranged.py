@@ -178,5 +178,6 @@ def test_ranged_zero_gradient_gives_zero_direction_status():
 
 def test_unknown_method_is_rejected():
     gradient, H = _random_lp(0)
-    with pytest.raises(ValueError, match=r"method must be one of \('reference', 'ranged'\)"):
+    with pytest.raises(ValueError,
+                       match=r"method must be one of \('reference', 'ranged', 'structured'\)"):
         solve_direction_lp(gradient, H, method="dual")

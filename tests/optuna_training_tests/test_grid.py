@@ -114,7 +114,7 @@ def test_units_equal_those_of_the_stock_gridsampler(small_splits, monkeypatch, n
     refined = replace(config, refiners=("optuna-continue",), budget=5)
     ours = [run_unit(small_splits, c, "grid", 0, 1234) for c in (config, refined)]
 
-    def stock_grid(name, seed, *, n_trials, space):
+    def stock_grid(name, seed, *, n_trials, space, **settings):
         axis = [float(v) for v in space.grid_axis(n_trials)]
         return optuna.samplers.GridSampler({"l1": axis, "l2": axis}, seed=seed)
 

@@ -33,6 +33,7 @@ CORE_MODULES = (
     "hyper_local_search.exact_formulation",
     "hyper_local_search.hypergradient",
     "hyper_local_search.landscape",
+    "hyper_local_search.reference_optimum",
     "optuna_training.elastic_net",
     "optuna_training.study",
 )

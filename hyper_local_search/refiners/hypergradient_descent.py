@@ -96,7 +96,7 @@ def refine_hypergradient(
     RefinerResult
         The best point evaluated; status "improved", "no_improvement", or, when the
         search stopped before the budget was spent without improving, "zero_gradient"
-        or "converged".
+        or "converged"; ``stop_reason`` "budget_spent", "zero_gradient" or "converged".
     """
     objective = BudgetedObjective(start)
     log_floor = math.log(HYPERPARAMETER_FLOOR)
@@ -129,4 +129,4 @@ def refine_hypergradient(
     except BudgetExhausted:
         return result_from(NAME, objective)
     improved = objective.best_val < objective.path[0][2]
-    return result_from(NAME, objective, None if improved else stop)
+    return result_from(NAME, objective, None if improved else stop, stop)

@@ -99,7 +99,8 @@ def refine_random_local(
     -------
     RefinerResult
         The best point evaluated (the start if nothing was better); status "improved",
-        "no_improvement", or "converged" when the step fell below ``min_step`` first.
+        "no_improvement", or "converged" when the step fell below ``min_step`` first;
+        ``stop_reason`` "budget_spent" or "converged" (the step fell below ``min_step``).
     """
     objective = BudgetedObjective(start)
     rng = np.random.default_rng(start.seed)
@@ -125,4 +126,4 @@ def refine_random_local(
     except BudgetExhausted:
         return result_from(NAME, objective)
     improved = objective.best_val < objective.path[0][2]
-    return result_from(NAME, objective, None if improved else "converged")
+    return result_from(NAME, objective, None if improved else "converged", "converged")

@@ -28,6 +28,11 @@ from optuna_training.search_space import SearchSpace
 
 #: Hyperparameters are kept at or above this floor (the paper's).
 HYPERPARAMETER_FLOOR = 1e-10
+#: The refiners that move in log space keep hyperparameters at or below this ceiling:
+#: far above any useful penalty (the data are standardised, so l2 >> 1 and l1 >>
+#: alpha_max already give the null model), and it keeps exp(u) finite when a search
+#: with a growing step runs away along a flat direction.
+HYPERPARAMETER_CEILING = 1e12
 #: ``stop_reason`` of a refiner that spent its whole budget.
 BUDGET_SPENT = "budget_spent"
 

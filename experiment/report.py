@@ -258,8 +258,8 @@ def write_outputs(
         for sampler in config.samplers:
             figures.append(plot_refiner_changes(
                 extra["refiners"][extra["refiners"].sampler == sampler],
-                title=f"{config.dataset}, {config.search_space} space, {sampler} sampler: "
-                "change against the Optuna start",
+                title=f"{Path(config.dataset).stem}, {config.search_space} space, {sampler} "
+                f"sampler, {config.n_simulations} simulations: change against the Optuna start",
                 refiner_order=[n for n in REFINER_NAMES if n in set(extra["refiners"].refiner)],
                 tie_rtol=TIE_RTOL[config.effective_solver],
                 path=output_dir / "figures" / f"changes_{sampler}_{tag}.png",

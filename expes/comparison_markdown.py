@@ -6,7 +6,8 @@ One table per sampler, one row per refiner: the validation change against the Op
 start (mean and Student-t 95% CI, in %), wins/ties/losses against the start and against
 hls with their Holm-adjusted Wilcoxon p-values, the test change (%, CI), test
 better/worse counts and p-value, the gap to the reference optimum (%), fits and early
-stops. ``--compact`` prints one table for all samplers with fewer columns.
+stops. ``--compact`` prints one table for all samplers with fewer columns, ``--readme``
+the refiners x samplers table of the README (see ``readme``).
 """
 
 from __future__ import annotations
@@ -69,11 +70,41 @@ def compact(comparison: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def readme(comparison: pd.DataFrame) -> str:
+    """Refiners x samplers; cell: validation change % / test change % (test better/worse).
+
+    Markers (Holm-adjusted paired Wilcoxon p < 0.05): on the validation change, "+" the
+    refiner beat hls, "-" hls beat it (for hls itself: "*" it changed the start); on the
+    test change, "*" it differs from the start's test MSE.
+    """
+    samplers = list(comparison.sampler.unique())
+    lines = ["| refiner | " + " | ".join(samplers) + " |", "|---|" + "---:|" * len(samplers)]
+    for refiner in comparison.refiner.unique():
+        cells = []
+        for sampler in samplers:
+            row = comparison[(comparison.refiner == refiner)
+                             & (comparison.sampler == sampler)].iloc[0]
+            if refiner == "hls":
+                mark = "*" if row.p_value_vs_start < 0.05 else ""
+            elif row.p_value_vs_hls < 0.05:
+                mark = "+" if row.wins_vs_hls > row.losses_vs_hls else "-"
+            else:
+                mark = ""
+            test_mark = "*" if row.p_value_test < 0.05 else ""
+            cells.append(f"{100 * row.validation_change_mean:+.2f}{mark} / "
+                         f"{100 * row.test_change_mean:+.2f}{test_mark} "
+                         f"({int(row.test_improved)}/{int(row.test_worse)})")
+        lines.append(f"| {refiner} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path, help="an output directory of a --refiners run")
     parser.add_argument("--compact", action="store_true", help="one table, fewer columns")
+    parser.add_argument("--readme", action="store_true",
+                        help="refiners x samplers, validation / test change per cell")
     args = parser.parse_args()
     books = sorted((args.run_dir / "results_summary").glob("results_summary_*.xlsx"))
     if not books:
@@ -86,6 +117,9 @@ def main() -> int:
           f"{settings.get('reference_optimum', '')} -->")
     if args.compact:
         print(compact(comparison))
+        return 0
+    if args.readme:
+        print(readme(comparison))
         return 0
     for sampler in comparison.sampler.unique():
         start = summary.loc[f"{sampler}_Mean"]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from utils.atomic_io import write_atomic
 
@@ -28,6 +29,38 @@ LINEAR_PERCENT = 0.01
 #: Relative changes within this are drawn as no change and counted as neither.
 TIE_RTOL = 1e-6
 _COLORS = ("#d62728", "#9467bd", "#1f77b4", "#2ca02c", "#ff7f0e", "#8c564b", "#7f7f7f")
+
+
+def _symlog(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log10(1.0 + np.abs(x) / LINEAR_PERCENT)
+
+
+def _symlog_inverse(y: np.ndarray) -> np.ndarray:
+    return np.sign(y) * LINEAR_PERCENT * (10.0 ** np.abs(y) - 1.0)
+
+
+def _limits(values: np.ndarray) -> tuple[float, float]:
+    """x limits holding every value and 0, padded by 6% of the symlog range each side."""
+    ends = _symlog(np.array([min(values.min(initial=0.0), 0.0), max(values.max(initial=0.0),
+                                                                     0.0)]))
+    pad = 0.06 * max(ends[1] - ends[0], 1.0)
+    low, high = _symlog_inverse(np.array([ends[0] - pad, ends[1] + pad]))
+    return float(low), float(high)
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """0 and +-10^k % inside (low, high), at least 9% of the symlog width apart."""
+    candidates = [0.0] + [sign * 10.0**k for k in range(-2, 4) for sign in (-1.0, 1.0)]
+    inside = sorted(v for v in candidates if low < v < high)
+    width = float(np.diff(_symlog(np.array([low, high])))[0])
+    ticks: list[float] = []
+    for value in sorted(inside, key=abs, reverse=True):  # keep the large ones first
+        if all(abs(_symlog(np.array([value]))[0] - _symlog(np.array([t]))[0]) > 0.09 * width
+               for t in ticks):
+            ticks.append(value)
+    if 0.0 not in ticks:
+        ticks.append(0.0)
+    return sorted(ticks)
 
 
 def relative_changes(frame: pd.DataFrame, loss: str) -> np.ndarray:
@@ -81,10 +114,12 @@ def plot_refiner_changes(
     axes = figure.subplots(1, 2, sharey=True)
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every time
     for axis, loss, label in ((axes[0], "val", "validation MSE"), (axes[1], "test", "test MSE")):
+        drawn = []
         for row, name in enumerate(names):
             part = frame[frame.refiner == name]
             changes = 100.0 * relative_changes(part, loss)
             changes = changes[np.isfinite(changes)]
+            drawn.append(changes)
             y = len(names) - 1 - row
             color = _COLORS[row % len(_COLORS)]
             if changes.size:
@@ -100,6 +135,11 @@ def plot_refiner_changes(
                     va="center", fontsize="small", color="dimgray")
         axis.axvline(0.0, color="gray", linestyle="--", linewidth=1)
         axis.set_xscale("symlog", linthresh=LINEAR_PERCENT)
+        limits = _limits(np.concatenate(drawn) if drawn else np.zeros(1))
+        axis.set_xlim(*limits)
+        ticks = _ticks(*limits)
+        axis.set_xticks(ticks, [f"{t:+g}" if t else "0" for t in ticks])
+        axis.xaxis.set_minor_locator(NullLocator())
         axis.set_xlabel(f"{label}: (refiner - start) / start, %")
         axis.grid(axis="x", alpha=0.3)
         axis.set_title(f"{label} (median: bar; \u2193 better, \u2191 worse)", fontsize="medium")

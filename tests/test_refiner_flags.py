@@ -69,3 +69,20 @@ def test_resplit_gives_each_simulation_its_own_split_and_reference(tmp_path):
     # without --resplit: one split, one reference (another run directory)
     assert main(argv) == 0
     assert len(list(out.glob("runs/*/reference.json"))) == 1
+
+
+def test_refiner_runs_with_resplit_do_not_depend_on_n_jobs(tmp_path):
+    def run(n_jobs):
+        out = tmp_path / f"jobs{n_jobs}"
+        assert main(["--dataset", "diabetes", "--trials", "8", "--simulations", "2",
+                     "--samplers", "random", "qmc", "--refiners", "random-local",
+                     "hypergradient", "--budget", "6", "--resplit", "--n-jobs", str(n_jobs),
+                     "--output-dir", str(out), "--no-progress"]) == 0
+        book = out / "results_summary" / "results_summary_8_2.xlsx"
+        refiners = pd.read_excel(book, sheet_name="refiners").drop(columns="seconds")
+        comparison = pd.read_excel(book, sheet_name="comparison").drop(columns="seconds_mean")
+        return refiners, comparison
+
+    one, two = run(1), run(2)
+    pd.testing.assert_frame_equal(one[0], two[0])
+    pd.testing.assert_frame_equal(one[1], two[1])

@@ -27,7 +27,10 @@ is the truth the run is measured against):
    flat region l1 >= alpha_max) and is reported as such (``boundaries``), not widened.
    A best point still on an open edge after the last widening is flagged (``open_edges``).
 3. **Local polish** from the best ``POLISH_STARTS`` = 3 local minima of the grid (cells no
-   higher than their 8 neighbours): Nelder-Mead in (log10 l1, log10 l2) within the bounds
+   higher than their 8 neighbours) and the best 3 local minima along the l2 floor (a
+   valley that ends on the floor need not be a 2-D local minimum; found on a table with
+   89 collinear features, where a refiner beat a reference polished from the 2-D minima
+   only by 0.2%): Nelder-Mead in (log10 l1, log10 l2) within the bounds
    above (``scipy.optimize.minimize``), its first simplex one grid step wide, at most
    ``POLISH_MAX_FITS`` = 150 fits per start, each warm-started from the nearest point
    evaluated so far.
@@ -306,6 +309,24 @@ def _local_minima(val: np.ndarray, count: int) -> list[tuple[int, int]]:
     return chosen
 
 
+def _polish_starts(val: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """The cells the polish starts from: up to ``count`` local minima of the grid, then
+    up to ``count`` local minima along the l2-floor column (l2 = 1e-10 is a boundary:
+    a valley that ends on it need not be a local minimum of the 2-D grid, and a narrow
+    one can fall between the floor's grid points). Duplicates are dropped."""
+    if count <= 0:
+        return []
+    starts = _local_minima(val, count)
+    floor = val[:, 0]
+    padded = np.pad(floor, 1, constant_values=np.inf)
+    along = sorted((float(floor[i]), i) for i in range(floor.size)
+                   if np.isfinite(floor[i]) and floor[i] <= min(padded[i], padded[i + 2]))
+    for _, i in along[:count]:
+        if (i, 0) not in starts:
+            starts.append((i, 0))
+    return starts
+
+
 def _polish(evaluate: _Evaluator, l1: float, l2: float, bounds: list[tuple[float, float]],
             max_fits: int) -> None:
     """Nelder-Mead in (log10 l1, log10 l2) from (l1, l2), one grid step wide at first."""
@@ -405,7 +426,7 @@ def reference_optimum(
     bounds = [(math.log10(max(float(l1_values[0]), FLOOR)), math.log10(grid.alpha_max)),
               (math.log10(FLOOR), math.log10(float(l2_values[-1])))]
     polish = []
-    for a, b in _local_minima(val, polish_starts):
+    for a, b in _polish_starts(val, polish_starts):
         l1, l2 = float(l1_values[a]), float(l2_values[b])
         before = set(evaluate.points)
         _polish(evaluate, l1, l2, bounds, polish_max_fits)

@@ -219,3 +219,49 @@ def split_standardise(
         target_name=target_name,
         name=name,
     )
+
+
+def redraw_train_validation(splits: Splits, seed: int) -> Splits:
+    """The same data with a new train/validation split; the test part is kept.
+
+    The training and validation rows of ``splits`` are pooled, permuted by
+    ``np.random.default_rng(seed)``, and cut into parts of the original sizes (the
+    first ``n_val`` permuted rows validate, the rest train). The features of all three
+    parts are then standardised on the new training rows (``StandardScaler``, as
+    `split_standardise` does). Because standardising is affine per column, this is the
+    split `split_standardise` would make of the raw table with these rows, up to
+    rounding: the earlier scaling cancels.
+
+    Used by ``--resplit``: each simulation draws its own split, so that a validation
+    gain that is split noise shows as such, while the test rows stay the same for every
+    simulation (fixed by the run seed).
+
+    Parameters
+    ----------
+    splits : Splits
+        A seeded split (a CSV table's or diabetes').
+    seed : int
+        Seed of the new train/validation permutation.
+
+    Returns
+    -------
+    Splits
+        Same name, feature and target names, and part sizes.
+    """
+    n_train, n_val, _ = splits.n_samples
+    X_pool = np.vstack([splits.X_train, splits.X_val])
+    y_pool = np.concatenate([splits.y_train, splits.y_val])
+    order = np.random.default_rng(seed).permutation(n_train + n_val)
+    val_rows, train_rows = order[:n_val], order[n_val:]
+    scaler = StandardScaler().fit(X_pool[train_rows])
+    return Splits(
+        X_train=scaler.transform(X_pool[train_rows]),
+        X_val=scaler.transform(X_pool[val_rows]),
+        X_test=scaler.transform(splits.X_test),
+        y_train=y_pool[train_rows],
+        y_val=y_pool[val_rows],
+        y_test=splits.y_test,
+        feature_names=splits.feature_names,
+        target_name=splits.target_name,
+        name=splits.name,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -13,19 +12,18 @@ from pathlib import Path
 from typing import NoReturn
 
 from datasets.registry import DATASET_NAMES, load_dataset
-from experiment.config import BACKENDS, RunConfig
+from experiment.config import BACKENDS, BUDGET_AS_HLS, DEFAULT_BUDGET, RunConfig
 from experiment.execution import run
 from experiment.journal import JOURNAL_NAME
+from experiment.reference import run_references
 from experiment.report import paper_summary, run_settings, summary_text, write_outputs
 from experiment.store import open_store
-from experiment.unit import UnitResult, make_problem
+from experiment.unit import UnitResult
 from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
-from hyper_local_search.landscape import ValidationGrid, validation_grid
 from hyper_local_search.refiners import REFINER_NAMES
 from optuna_training.elastic_net import SOLVER_NAMES
 from optuna_training.samplers import SAMPLER_NAMES, TPE_VARIANTS
 from optuna_training.search_space import SEARCH_SPACES
-from utils.atomic_io import write_json_atomic
 from utils.errors import InputError
 from utils.progress import Progress
 
@@ -36,6 +34,17 @@ SCRIPT = "hyper_local_search/HLS_one_direction_search.py"
 #: Flags left out of the effective command: they change neither the results nor where
 #: they go.
 _NOT_IN_COMMAND = frozenset({"help", "fresh", "no_progress"})
+
+
+def _budget(text: str) -> int | str:
+    """--budget's value: a whole number of fits, or 'hls'."""
+    if text == BUDGET_AS_HLS:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of fits or '{BUDGET_AS_HLS}', got {text!r}") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,9 +97,14 @@ def build_parser(
     parser.add_argument("--refiners", nargs="+", default=[], metavar="REFINER",
                         help=f"compare refiners at equal budget from each Optuna model: any of "
                         f"{', '.join(REFINER_NAMES)} ('hls' always runs with them).")
-    parser.add_argument("--budget", type=int, default=None, metavar="FITS",
-                        help="elastic-net fits per refiner (default: as many as 'hls' used in "
-                        "that simulation).")
+    parser.add_argument("--budget", type=_budget, default=None, metavar="FITS",
+                        help=f"elastic-net fits per refiner, hls included (default "
+                        f"{DEFAULT_BUDGET}); 'hls': as many as the paper's HLS step used in "
+                        "that simulation.")
+    parser.add_argument("--resplit", action="store_true",
+                        help="CSV tables (and diabetes): each simulation draws its own "
+                        "train/validation split, the test part fixed by --seed (default: "
+                        "one split for every simulation).")
     parser.add_argument("--solver", choices=SOLVER_NAMES, default=None,
                         help="how every elastic net is fitted: 'sklearn' (scikit-learn's "
                         "defaults, tol 1e-4, max_iter 1000: the paper's) or 'converged' "
@@ -169,20 +183,6 @@ def _check_output_dir(path: Path) -> None:
                          "choose another directory.")
 
 
-def cached_validation_grid(splits, store, solver: str) -> ValidationGrid:
-    """The dense validation grid of ``splits``, computed once per run directory."""
-    path = store.directory / "validation_grid.json"
-    if path.exists():
-        try:
-            return ValidationGrid.from_json(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError):
-            pass  # recompute below
-    print("computing the dense validation grid for grid_gap ...", file=sys.stderr)
-    grid = validation_grid(make_problem(splits, solver))
-    write_json_atomic(path, grid.to_json())
-    return grid
-
-
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -225,6 +225,7 @@ def main(
             solver=args.solver,
             tpe=args.tpe,
             starts=args.starts,
+            resplit=args.resplit,
         )
         _check_output_dir(args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
@@ -260,10 +261,9 @@ def main(
         )
         settings["arguments"] = typed
         settings["run_directory"] = str(store.directory)
-        grid = (cached_validation_grid(splits, store, config.effective_solver)
-                if config.refiners else None)
+        references = run_references(config, splits, store) if config.refiners else None
         paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names,
-                              grid)
+                              references=references)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,13 @@ from utils.errors import InputError
 BACKENDS = ("loky", "dask")
 #: How long to wait for a Dask scheduler before giving up.
 DASK_CONNECT_SECONDS = 10
+#: Elastic-net fits every refiner may spend when --budget is not given.
+DEFAULT_BUDGET = 50
+#: --budget's word for the old rule: every refiner gets as many fits as "hls" spent.
+BUDGET_AS_HLS = "hls"
+#: Data sets whose train/validation split --resplit may redraw (seeded splits); the
+#: paper's three data sets have fixed splits.
+FIXED_SPLIT_DATASETS = ("house_price", "california_housing", "simulation")
 
 
 @dataclass(frozen=True)
@@ -63,9 +70,12 @@ class RunConfig:
         Refiners compared at equal budget from each Optuna model
         (hyper_local_search.refiners.REFINER_NAMES); "hls" always runs with them, its
         fits setting the budget.
-    budget : int or None
-        Elastic-net fits each refiner may spend; None: as many as "hls" spent in that
-        simulation.
+    budget : int, "hls" or None
+        Elastic-net fits each refiner, "hls" included, may spend; None: DEFAULT_BUDGET
+        (50); "hls": as many as the "hls" refiner (unbudgeted) spent in that simulation.
+    resplit : bool
+        Each simulation draws its own train/validation split of a CSV table (or
+        diabetes), the test part fixed by ``seed``; default one split for all.
     solver : {"sklearn", "converged"} or None
         How every elastic net is fitted (optuna_training.elastic_net.Solver). None:
         "converged" with refiners or the exact formulation, else "sklearn" (the paper's).
@@ -92,10 +102,16 @@ class RunConfig:
     log_hyperparameters: bool = False
     hls_steps: int = 1
     refiners: tuple[str, ...] = ()
-    budget: int | None = None
+    budget: int | str | None = None
     solver: str | None = None
     tpe: str = "paper"
     starts: str | None = None
+    resplit: bool = False
+
+    @property
+    def effective_budget(self) -> int | str:
+        """Fits per refiner (an int), or BUDGET_AS_HLS for "as many as hls spent"."""
+        return DEFAULT_BUDGET if self.budget is None else self.budget
 
     @property
     def effective_solver(self) -> str:
@@ -148,7 +164,10 @@ class RunConfig:
             )
         if len(set(self.refiners)) != len(self.refiners):
             raise InputError("a refiner is listed twice in --refiners; list each once.")
-        if self.budget is not None and self.budget < 1:
+        if isinstance(self.budget, str) and self.budget != BUDGET_AS_HLS:
+            raise InputError(f"--budget must be a number of fits or '{BUDGET_AS_HLS}', got "
+                             f"{self.budget!r}.")
+        if isinstance(self.budget, int) and self.budget < 1:
             raise InputError(f"--budget must be at least 1 fit, got {self.budget}.")
         if self.budget is not None and not self.refiners:
             raise InputError("--budget applies to the refiners; add --refiners.")
@@ -175,6 +194,11 @@ class RunConfig:
                 f"--starts {self.starts}: no such file; give the CSV of Optuna models (e.g. "
                 "../shared/reference/paper_house_price_optuna_models_100_trials_50_simulations"
                 ".csv)."
+            )
+        if self.resplit and self.dataset in FIXED_SPLIT_DATASETS:
+            raise InputError(
+                f"--resplit needs a data set with a seeded split (a CSV table or diabetes); "
+                f"{self.dataset} has the paper's fixed split (drop --resplit)."
             )
         if self.solver is not None and self.solver not in SOLVER_NAMES:
             raise InputError(

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiment.comparison import comparison_table, refiners_frame
-from experiment.config import RunConfig
+from experiment.comparison import TIE_RTOL, comparison_table, refiners_frame
+from experiment.config import BUDGET_AS_HLS, RunConfig
+from experiment.reference import Reference, reference_settings
 from experiment.unit import UnitResult
 from hyper_local_search.landscape import ValidationGrid
 from hyper_local_search.refiners import REFINER_NAMES
@@ -26,6 +27,7 @@ from utils.excel_summary import summary_filename, summary_table, write_summary_w
 from utils.figures import plot_sampler_losses
 from utils.landscape_figure import plot_landscape
 from utils.summary_text import format_summary
+from utils.refiner_figure import plot_refiner_changes
 
 #: Packages whose versions the settings sheet records.
 RECORDED_PACKAGES = (
@@ -167,7 +169,11 @@ def run_settings(
         "hls_steps": str(config.hls_steps),
         "search_space": config.search_space,
         "refiners": " ".join(config.refiners),
-        "budget": "as many fits as hls used" if config.budget is None else str(config.budget),
+        "budget": "as many fits as hls used" if config.effective_budget == BUDGET_AS_HLS
+        else f"{config.effective_budget} fits per refiner, hls included",
+        "resplit": str(config.resplit),
+        "tie_rtol": f"{TIE_RTOL[config.effective_solver]:g} (paired comparisons of the "
+        "comparison sheet)",
         "line_search": config.line_search,
         "tpe": describe_tpe(config.tpe),
         "starts": "" if config.starts is None else (
@@ -209,17 +215,25 @@ def _write_models(path: Path, units: list[UnitResult], feature_names: tuple[str,
 
 
 def comparison_sheets(
-    units: list[UnitResult], config: RunConfig, grid: ValidationGrid | None
+    units: list[UnitResult], config: RunConfig,
+    references: dict[int | None, Reference] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The ``comparison`` and ``refiners`` sheets (empty dict without refiners)."""
-    refiners = refiners_frame(units)
+    """The ``comparison`` and ``refiners`` sheets (empty dict without refiners).
+
+    ``references``: experiment.reference.run_references's result; the gaps of the
+    comparison sheet are measured against it.
+    """
+    lookup = None
+    if references:
+        def lookup(simulation: int) -> tuple[float, float]:
+            reference = references[None if None in references else int(simulation)]
+            return reference.val_mse, reference.test_mse
+    refiners = refiners_frame(units, lookup)
     if refiners.empty:
         return {}
     order = [name for name in REFINER_NAMES if name in set(refiners.refiner)]
-    comparison = comparison_table(
-        refiners, list(config.samplers), order,
-        grid_best_val=None if grid is None else grid.best_val,
-    )
+    comparison = comparison_table(refiners, list(config.samplers), order,
+                                  tie_rtol=TIE_RTOL[config.effective_solver])
     return {"comparison": comparison, "refiners": refiners}
 
 
@@ -277,6 +291,7 @@ def write_outputs(
     output_dir: Path,
     feature_names: tuple[str, ...],
     grid: ValidationGrid | None = None,
+    references: dict[int | None, Reference] | None = None,
 ) -> OutputPaths:
     """Write the Excel summary, one figure per sampler, the models and the histories.
 
@@ -285,11 +300,15 @@ def write_outputs(
     ``figures/losses_{sampler}_{tag}.png``, ``models/models_{tag}.npz`` (weights and
     bias of every Optuna and HLS model) and ``results_summary/incumbents_{tag}.json``.
     With refiners, the workbook also has the ``comparison`` and ``refiners`` sheets, and
-    with a validation grid each sampler gets ``figures/landscape_{sampler}_{tag}.png``.
+    each sampler gets ``figures/changes_{sampler}_{tag}.png`` (every refiner's
+    validation and test change against the start); with a validation grid (or the
+    ``references``, whose first grid is drawn) ``figures/landscape_{sampler}_{tag}.png``.
     Summary rows, simulations rows, models and figures come in the paper's sampler order
     (random, tpe, qmc, grid); with one simulation the CI cells are empty (the settings
     sheet's ``note`` says why).
     """
+    if references and grid is None:
+        grid = references[min(references, key=lambda k: -1 if k is None else k)].optimum.grid
     tag = output_tag(config)
     order = paper_order(config.samplers)
     units = sorted(units, key=lambda unit: order.index(str(unit.record["sampler"])))
@@ -299,7 +318,9 @@ def write_outputs(
         config.n_trials, config.n_simulations, run_label(config)
     )
     _warn_if_replacing(summary_path, settings.get("run_directory"))
-    extra = comparison_sheets(units, config, grid)
+    extra = comparison_sheets(units, config, references)
+    if references:
+        settings = {**settings, **reference_settings(references)}
     if grid is not None:
         settings = {**settings, "validation_grid": grid.resolution,
                     "validation_grid_best": f"l1 = {grid.best_l1:.6g}, l2 = {grid.best_l2:.6g}, "
@@ -329,6 +350,16 @@ def write_outputs(
 
     if grid is not None and extra:
         figures.extend(_landscape_figures(units, config, grid, output_dir, tag))
+    if extra:
+        for sampler in order:
+            figures.append(plot_refiner_changes(
+                extra["refiners"][extra["refiners"].sampler == sampler],
+                title=f"{dataset_label(config)}, {config.search_space} space, {sampler} "
+                f"sampler, {config.n_simulations} simulations: change against the Optuna start",
+                refiner_order=[n for n in REFINER_NAMES if n in set(extra["refiners"].refiner)],
+                tie_rtol=TIE_RTOL[config.effective_solver],
+                path=output_dir / "figures" / f"changes_{sampler}_{tag}.png",
+            ))
 
     models_path = output_dir / "models" / f"models_{tag}.npz"
     _write_models(models_path, units, feature_names)

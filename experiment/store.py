@@ -19,7 +19,7 @@ from utils.run_store import RunStore, file_digest
 
 #: Bumped whenever a change of the code changes what a unit computes, so that stored
 #: units of older code are never mixed with new ones.
-RESULTS_VERSION = 2
+RESULTS_VERSION = 3
 
 
 def result_settings(config: RunConfig) -> dict[str, object]:
@@ -45,11 +45,12 @@ def result_settings(config: RunConfig) -> dict[str, object]:
         "log_hyperparameters": config.log_hyperparameters,
         "hls_steps": config.hls_steps,
         "refiners": sorted(config.refiners),
-        "budget": config.budget,
+        "budget": config.effective_budget if config.refiners else None,
         "solver": config.effective_solver,
         "tpe": config.tpe,
         "starts": None if config.starts is None else {
             "csv": str(Path(config.starts).resolve()), "sha256": file_digest(Path(config.starts))},
+        "resplit": config.resplit,
     }
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import optuna
 from threadpoolctl import threadpool_limits
 
-from datasets.splits import Splits
-from experiment.config import RunConfig
+from datasets.splits import Splits, redraw_train_validation
+from experiment.config import BUDGET_AS_HLS, RunConfig
 from experiment.published_starts import (
     COEF_MISMATCH,
     PublishedStart,
@@ -32,9 +32,40 @@ from optuna_training.search_space import SEARCH_SPACES
 from optuna_training.study import ElasticNetStudy, Incumbent, StudyResult
 from utils.seeding import simulation_seeds
 
-#: Budget of the "hls" refiner when no --budget is given: in effect unlimited, since its
-#: own fits set everyone else's budget.
+#: Budget of the "hls" refiner under --budget hls: in effect unlimited, since its own
+#: fits set everyone else's budget.
 UNLIMITED_BUDGET = 1_000_000
+#: Second entropy word of a simulation's --resplit seed (``split_seed``).
+_SPLIT_STREAM = 7_919
+
+
+def split_seed(seed: int) -> int:
+    """The seed of simulation ``seed``'s own train/validation split under --resplit.
+
+    A child of the simulation's seed, so every sampler of simulation i sees the same
+    split, and the split does not depend on how many simulations run.
+
+    Parameters
+    ----------
+    seed : int
+        The simulation's seed (``units_of``).
+    """
+    return int(np.random.SeedSequence([seed, _SPLIT_STREAM]).generate_state(1)[0])
+
+
+def unit_splits(splits: Splits, config: RunConfig, seed: int) -> Splits:
+    """The splits a unit works on: ``splits``, or with --resplit its own redraw.
+
+    Parameters
+    ----------
+    splits : Splits
+    config : RunConfig
+    seed : int
+        The simulation's seed.
+    """
+    if not config.resplit:
+        return splits
+    return redraw_train_validation(splits, split_seed(seed))
 
 
 @dataclass(frozen=True)
@@ -182,6 +213,7 @@ def _run_unit(
     start: PublishedStart | None = None,
 ) -> UnitResult:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    splits = unit_splits(splits, config, seed)
     problem = make_problem(splits, config.effective_solver)
     if start is not None:  # --starts: a given model instead of a study
         study = None
@@ -338,6 +370,7 @@ def refiner_record(result: RefinerResult, splits: Splits, seconds: float) -> dic
         "budget": result.budget,
         "seconds": seconds,
         "status": result.status,
+        "stop_reason": result.stop_reason,
         "gap": result.fit.gap,
         "converged": result.fit.converged,
         "path": [list(point) for point in result.path],
@@ -354,9 +387,11 @@ def run_refiners(
 ) -> tuple[dict, ...]:
     """Run ``config.refiners`` from the study's best model, each with the same budget.
 
-    "hls" runs first (always): the paper's one HLS step, limited only by --budget; the
-    fits it spent are the others' budget unless --budget is given. optuna-continue runs
-    last, since it adds trials to the study.
+    Every refiner, "hls" included, may spend ``config.effective_budget`` fits (50 by
+    default). "hls" runs first (always): the paper's one HLS step. Under
+    ``--budget hls`` it is unbudgeted and the fits it spent are the others' budget (the
+    rule of earlier versions). optuna-continue runs last, since it adds trials to the
+    study.
 
     Parameters
     ----------
@@ -385,19 +420,21 @@ def run_refiners(
     )
     names = ["hls", *[n for n in REFINER_NAMES if n in config.refiners and n != "hls"]]
     names.sort(key=lambda n: n == "optuna-continue")
-    records, budget = [], config.budget
+    rule = config.effective_budget
+    as_hls = rule == BUDGET_AS_HLS
+    records, budget = [], None if as_hls else int(rule)
     for index, name in enumerate(names):
         child_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
         if name == "hls":
-            start = replace(base, budget=config.budget or UNLIMITED_BUDGET, seed=child_seed)
+            start = replace(base, budget=UNLIMITED_BUDGET if as_hls else budget, seed=child_seed)
         else:
             start = replace(base, budget=budget, seed=child_seed)
         refine = make_refiner(name, line_search=config.line_search, log_hyperparameters=True)
         begin = time.perf_counter()
         result = refine(start)
         record = refiner_record(result, splits, time.perf_counter() - begin)
-        if name == "hls":
-            budget = config.budget if config.budget is not None else result.n_fits
+        if name == "hls" and as_hls:
+            budget = result.n_fits
             record["budget"] = budget
         records.append(record)
     return tuple(records)

@@ -214,7 +214,7 @@ class ValidationGrid:
             f"{self.l1_values[-1]:.3g}] ({per_l1:.3g} per decade); "
             f"l2: {self.l2_values.size} points on [{self.l2_values[0]:.3g}, "
             f"{self.l2_values[-1]:.3g}] ({per_l2:.3g} per decade); "
-            f"{self.n_fits} cold fits, solver {self.solver}"
+            f"{self.n_fits} fits, solver {self.solver}"
         )
 
     def gap(self, val: float | np.ndarray) -> float | np.ndarray:

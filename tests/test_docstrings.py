@@ -36,6 +36,7 @@ CORE_MODULES = (
     "hyper_local_search.estimator",
     "hyper_local_search.optuna_refine",
     "hyper_local_search._tuning",
+    "hyper_local_search.reference_optimum",
     "optuna_training.elastic_net",
     "optuna_training.study",
 )

@@ -8,6 +8,12 @@ would exceed the budget (``BudgetExhausted``), and remembers the best point seen
 start included: so a refiner ends at its start or better, never worse, and never spends
 more than its budget. (The ``path`` refiner selects from scikit-learn's path without this
 guarantee, by design: see its module.)
+
+Every result says why the refiner stopped (``RefinerResult.stop_reason``):
+``BUDGET_SPENT`` when every fit of the budget was spent, otherwise the refiner's own
+reason for stopping early (a converged step size, a vanishing gradient, an LP without a
+direction, an exhausted study, the paper's single HLS step done, ...), so that a
+refiner with fits left over is never mistaken for one that ran out.
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ __all__ = [
 
 #: Hyperparameters are kept at or above this floor (the paper's).
 HYPERPARAMETER_FLOOR = 1e-10
+#: The refiners that move in log space keep hyperparameters at or below this ceiling:
+#: far above any useful penalty (the data are standardised, so l2 >> 1 and l1 >>
+#: alpha_max already give the null model), and it keeps exp(u) finite when a search
+#: with a growing step runs away along a flat direction.
+HYPERPARAMETER_CEILING = 1e12
+#: ``stop_reason`` of a refiner that spent its whole budget.
+BUDGET_SPENT = "budget_spent"
 
 
 class BudgetExhausted(Exception):
@@ -147,6 +160,9 @@ class RefinerResult:
         Every evaluated point in order, the start first.
     status : str
         "improved", "no_improvement", or what stopped the refiner early.
+    stop_reason : str
+        Why it stopped: BUDGET_SPENT (n_fits == budget), or the reason it stopped with
+        fits left (see each refiner's module).
     """
 
     refiner: str
@@ -158,13 +174,27 @@ class RefinerResult:
     budget: int
     path: tuple[tuple[float, float, float], ...]
     status: str
+    stop_reason: str = BUDGET_SPENT
 
 
 def result_from(
-    name: str, objective: BudgetedObjective, status: str | None = None
+    name: str, objective: BudgetedObjective, status: str | None = None,
+    stop_reason: str | None = None,
 ) -> RefinerResult:
-    """The RefinerResult of a refiner that evaluated through ``objective``."""
+    """The RefinerResult of a refiner that evaluated through ``objective``.
+
+    Parameters
+    ----------
+    name : str
+    objective : BudgetedObjective
+    status : str, optional
+        Default "improved" or "no_improvement".
+    stop_reason : str, optional
+        Why the refiner stopped; BUDGET_SPENT whenever no fit is left, whatever is given.
+    """
     improved = objective.best_val < objective.path[0][2]
+    if objective.remaining <= 0 or stop_reason is None:
+        stop_reason = BUDGET_SPENT if objective.remaining <= 0 else "stopped"
     return RefinerResult(
         refiner=name,
         l1=objective.best_l1,
@@ -175,6 +205,7 @@ def result_from(
         budget=objective.start.budget,
         path=tuple(objective.path),
         status=status or ("improved" if improved else "no_improvement"),
+        stop_reason=stop_reason,
     )
 
 

@@ -115,7 +115,7 @@ def refine_path(
     objective = BudgetedObjective(start)
     plan = plan_grids(start.budget, l1_ratios)
     if not plan:
-        return result_from(NAME, objective, "budget_too_small")
+        return result_from(NAME, objective, "budget_too_small", "budget_too_small")
     problem = start.problem
     warm = problem.solver.warm_start
     points = []

@@ -6,10 +6,10 @@ ICML 2020), ``hyper_local_search.hypergradient.implicit_hypergradient`` with res
 u = (log l1, log l2), evaluated at each accepted model (it costs no fit). Each iteration
 
 1. computes g = dF/du at the current model (F the validation MSE);
-2. backtracks from the step size eta: trial u' = max(u - eta g, log floor) (projected on
-   the floor), one cold fit per trial, accepted when it satisfies Armijo's condition on
-   the step actually taken, F(u') <= F(u) + c g . (u' - u), c = ARMIJO_C; otherwise
-   eta is halved;
+2. backtracks from the step size eta: trial u' = u - eta g projected on [log floor,
+   log ceiling] (HYPERPARAMETER_FLOOR, HYPERPARAMETER_CEILING), one cold fit per trial,
+   accepted when it satisfies Armijo's condition on the step actually taken,
+   F(u') <= F(u) + c g . (u' - u), c = ARMIJO_C; otherwise eta is halved;
 3. after an acceptance, the next iteration starts from 2 eta (so the step can grow back
    after a backtrack).
 
@@ -38,6 +38,7 @@ import numpy as np
 
 from hyper_local_search.hypergradient import implicit_hypergradient
 from hyper_local_search.refiners.base import (
+    HYPERPARAMETER_CEILING,
     HYPERPARAMETER_FLOOR,
     BudgetedObjective,
     BudgetExhausted,
@@ -107,10 +108,11 @@ def refine_hypergradient(
     RefinerResult
         The best point evaluated; status "improved", "no_improvement", or, when the
         search stopped before the budget was spent without improving, "zero_gradient"
-        or "converged".
+        or "converged"; ``stop_reason`` "budget_spent", "zero_gradient" or "converged".
     """
     objective = BudgetedObjective(start)
     log_floor = math.log(HYPERPARAMETER_FLOOR)
+    log_ceiling = math.log(HYPERPARAMETER_CEILING)
     lam = np.maximum([start.l1, start.l2], HYPERPARAMETER_FLOOR)
     u, fit, loss = np.log(lam), start.fit, objective.best_val
     eta = None
@@ -125,7 +127,7 @@ def refine_hypergradient(
             if eta is None:
                 eta = initial_step / norm
             while True:
-                trial = np.maximum(u - eta * g, log_floor)
+                trial = np.clip(u - eta * g, log_floor, log_ceiling)
                 step = trial - u
                 if np.linalg.norm(step) < min_step:
                     stop = "converged"
@@ -140,4 +142,4 @@ def refine_hypergradient(
     except BudgetExhausted:
         return result_from(NAME, objective)
     improved = objective.best_val < objective.path[0][2]
-    return result_from(NAME, objective, None if improved else stop)
+    return result_from(NAME, objective, None if improved else stop, stop)

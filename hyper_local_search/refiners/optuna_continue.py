@@ -38,6 +38,8 @@ def refine_optuna_continue(start: RefinerStart) -> RefinerResult:
         The best of the start and the new trials; status "improved", "no_improvement",
         "no_study" (``continue_study`` is None: the start, no fit), or "study_exhausted"
         (the study ran fewer trials than asked, e.g. a finished grid, without improving).
+        ``stop_reason``: "budget_spent", "study_exhausted" (fewer trials than asked, the
+        grid sampler's grid done) or "no_study".
 
     Raises
     ------
@@ -47,7 +49,7 @@ def refine_optuna_continue(start: RefinerStart) -> RefinerResult:
     """
     objective = BudgetedObjective(start)
     if start.continue_study is None:
-        return result_from(NAME, objective, "no_study")
+        return result_from(NAME, objective, "no_study", "no_study")
     n_trials = objective.remaining
     if n_trials <= 0:
         return result_from(NAME, objective)
@@ -62,4 +64,5 @@ def refine_optuna_continue(start: RefinerStart) -> RefinerResult:
         objective.record(float(l1), float(l2), fit)
     improved = objective.best_val < objective.path[0][2]
     exhausted = len(trials) < n_trials
-    return result_from(NAME, objective, "study_exhausted" if exhausted and not improved else None)
+    return result_from(NAME, objective, "study_exhausted" if exhausted and not improved else None,
+                       "study_exhausted" if exhausted else None)

@@ -7,7 +7,7 @@ u = (log l1, log l2) (natural logarithms), each iteration
 
 1. picks which hyperparameters to move: {l1}, {l2} or both, with probability 1/3 each;
 2. proposes u' = u + sigma * z on those coordinates, z standard normal, and clips u' at
-   log(HYPERPARAMETER_FLOOR);
+   log(HYPERPARAMETER_FLOOR) and log(HYPERPARAMETER_CEILING);
 3. fits the elastic net at exp(u') (cold, one fit of the budget) and moves the incumbent
    there if its validation MSE is strictly lower (a success);
 4. adapts the step: sigma *= exp(1 / d) on a success and sigma *= exp(-(1 / d) / 4) on a
@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from hyper_local_search.refiners.base import (
+    HYPERPARAMETER_CEILING,
     HYPERPARAMETER_FLOOR,
     BudgetedObjective,
     BudgetExhausted,
@@ -110,11 +111,13 @@ def refine_random_local(
     -------
     RefinerResult
         The best point evaluated (the start if nothing was better); status "improved",
-        "no_improvement", or "converged" when the step fell below ``min_step`` first.
+        "no_improvement", or "converged" when the step fell below ``min_step`` first;
+        ``stop_reason`` "budget_spent" or "converged" (the step fell below ``min_step``).
     """
     objective = BudgetedObjective(start)
     rng = np.random.default_rng(start.seed)
     log_floor = math.log(HYPERPARAMETER_FLOOR)
+    log_ceiling = math.log(HYPERPARAMETER_CEILING)
     u = np.log(np.maximum([start.l1, start.l2], HYPERPARAMETER_FLOOR))
     incumbent = objective.best_val
     step = float(initial_step)
@@ -123,7 +126,8 @@ def refine_random_local(
             if objective.remaining <= 0:
                 raise BudgetExhausted
             move = _MOVES[rng.integers(len(_MOVES))]
-            proposal = np.maximum(u + step * rng.standard_normal(2) * move, log_floor)
+            proposal = np.clip(u + step * rng.standard_normal(2) * move, log_floor,
+                               log_ceiling)
             if np.array_equal(proposal, u):
                 step = adapt_step(step, False, max_step=max_step)
                 continue
@@ -136,4 +140,4 @@ def refine_random_local(
     except BudgetExhausted:
         return result_from(NAME, objective)
     improved = objective.best_val < objective.path[0][2]
-    return result_from(NAME, objective, None if improved else "converged")
+    return result_from(NAME, objective, None if improved else "converged", "converged")

@@ -193,7 +193,7 @@ def test_resolution_names_ranges_and_density(small_splits):
     assert grid.points_per_decade == pytest.approx((2.0, 2.0))
     assert grid.resolution == (
         "l1: 9 points on [0.001, 10] (2 per decade); l2: 11 points on [0.0001, 10] "
-        "(2 per decade); 99 cold fits, solver sklearn (coordinate descent, tol 0.0001, "
+        "(2 per decade); 99 fits, solver sklearn (coordinate descent, tol 0.0001, "
         "max_iter 1000)"
     )
 

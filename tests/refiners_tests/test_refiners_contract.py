@@ -12,7 +12,8 @@ budgets 0, 1, 5 and 38:
   1e-8 relative; scikit-learn's tol = 1e-4: coefficients to 1e-3 of their largest
   magnitude, validation MSE to 1e-4 relative);
 - the path starts at the start and lists one entry per fit;
-- a fixed seed replays the same result; budget 0 returns the start with no fit.
+- a fixed seed replays the same result; budget 0 returns the start with no fit;
+- ``stop_reason`` is "budget_spent" exactly when every fit of the budget was spent.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import optuna
 import pytest
 from threadpoolctl import threadpool_limits
 
-from hyper_local_search.refiners.base import HYPERPARAMETER_FLOOR, RefinerStart
+from hyper_local_search.refiners.base import BUDGET_SPENT, HYPERPARAMETER_FLOOR, RefinerStart
 from hyper_local_search.refiners.enet_path import refine_path
 from hyper_local_search.refiners.hls import refine_hls, refine_hls_exact
 from hyper_local_search.refiners.hypergradient_descent import refine_hypergradient
@@ -132,6 +133,7 @@ def check_contract(name, result, start, counted_fits):
         assert result.val_mse <= start_val
     assert result.val_mse == problem.val_mse(result.fit)
     assert min(result.l1, result.l2) >= HYPERPARAMETER_FLOOR
+    assert (result.stop_reason == BUDGET_SPENT) == (result.n_fits == start.budget)
     # The reported model is the problem's fit at the reported point: with the converged
     # solver to its accuracy whatever the start; with scikit-learn's tol = 1e-4 a fit
     # from another start differs by up to that tolerance.

@@ -325,3 +325,14 @@ def test_optuna_continue_rejects_extra_trials(small_splits):
 
 def small_problem_fit(splits):
     return problem_of(splits).fit(1.0, 1.0)
+
+
+def test_random_local_stays_below_the_ceiling_on_a_loss_that_falls_forever():
+    # The loss falls without end as l2 grows (as a flat null-model direction can, by
+    # rounding): repeated successes grow the step, and the ceiling keeps exp(u) finite.
+    from hyper_local_search.refiners.base import HYPERPARAMETER_CEILING
+
+    result = refine_random_local(scripted_start(lambda l1, l2, k: 1.0 / (1.0 + math.log1p(l2)),
+                                                1.0, 1.0, budget=300))
+    assert max(max(l1, l2) for l1, l2, _ in result.path) <= HYPERPARAMETER_CEILING
+    assert result.l2 == pytest.approx(HYPERPARAMETER_CEILING, rel=1e-9)

@@ -26,8 +26,8 @@ from utils.atomic_io import write_atomic, write_json_atomic
 from utils.excel_summary import summary_filename, summary_table, write_summary_workbook
 from utils.figures import plot_sampler_losses
 from utils.landscape_figure import plot_landscape
-from utils.summary_text import format_summary
 from utils.refiner_figure import plot_refiner_changes
+from utils.summary_text import format_summary
 
 #: Packages whose versions the settings sheet records.
 RECORDED_PACKAGES = (

@@ -125,8 +125,8 @@ def test_comparison_sheet_layout(refiner_run):
     for key in ("reference_l1", "reference_l2", "reference_val_mse", "reference_test_mse"):
         assert float(str(settings[key]).split()[0]) > 0
     for sampler in ("random", "tpe"):
-        assert (out / "figures" / f"changes_{sampler}_15_3.png").stat().st_size > 20_000
-        assert (out / "figures" / f"landscape_{sampler}_15_3.png").stat().st_size > 20_000
+        assert (out / "figures" / f"changes_{sampler}_diabetes_15_3.png").stat().st_size > 20_000
+        assert (out / "figures" / f"landscape_{sampler}_diabetes_15_3.png").stat().st_size > 20_000
 
 
 def test_every_refiner_gets_fifty_fits_and_says_why_it_stopped(refiner_run):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -16,7 +15,9 @@ from tqdm import tqdm
 
 from datasets.registry import DATASET_NAMES, load_dataset
 from experiment.config import BACKENDS, RunConfig
+from experiment.console import one_line, one_line_faults
 from experiment.execution import run
+from experiment.preflight import check_output_paths
 from experiment.report import run_settings, write_outputs
 from experiment.store import open_store
 from experiment.unit import UnitResult, make_problem
@@ -26,7 +27,7 @@ from hyper_local_search.refiners import REFINER_NAMES
 from optuna_training.elastic_net import SOLVER_NAMES
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.search_space import SEARCH_SPACES
-from utils.atomic_io import write_json_atomic
+from utils.atomic_io import WriteError
 from utils.errors import InputError
 
 #: Default output directory, relative to the project root (not the working directory).
@@ -108,6 +109,14 @@ def build_parser(
 
 
 def _check_output_dir(path: Path) -> None:
+    try:
+        _check_output_dir_exists(path)
+    except OSError as error:  # e.g. a name too long for the file system
+        raise InputError(f"--output-dir {path} cannot be used ({error.strerror}); choose "
+                         "another directory.") from None
+
+
+def _check_output_dir_exists(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise InputError(f"--output-dir {path} is a file; give a directory.")
     probe = path
@@ -123,18 +132,16 @@ def _check_output_dir(path: Path) -> None:
 
 def cached_validation_grid(splits, store, solver: str) -> ValidationGrid:
     """The dense validation grid of ``splits``, computed once per run directory."""
-    path = store.directory / "validation_grid.json"
-    if path.exists():
-        try:
-            return ValidationGrid.from_json(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError):
-            pass  # recompute below
+    grid = store.load_document("validation_grid", check=ValidationGrid.from_json)
+    if grid is not None:
+        return grid
     print("computing the dense validation grid for grid_gap ...", file=sys.stderr)
     grid = validation_grid(make_problem(splits, solver))
-    write_json_atomic(path, grid.to_json())
+    store.save_document("validation_grid", grid.to_json())
     return grid
 
 
+@one_line_faults
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -176,6 +183,7 @@ def main(
             solver=args.solver,
         )
         _check_output_dir(args.output_dir)
+        check_output_paths(config, args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
         print(f"{splits.description}; {len(config.samplers)} samplers x "
               f"{config.n_simulations} simulations x {config.n_trials} trials", file=sys.stderr)
@@ -196,9 +204,6 @@ def main(
 
             units = run(config, splits, store=store, on_unit_done=advance)
         wall = time.perf_counter() - start
-        for path in store.corrupt:
-            print(f"warning: {path} could not be read; that unit was computed again.",
-                  file=sys.stderr)
         settings = run_settings(
             config, command=command, dataset_description=splits.description, wall_seconds=wall
         )
@@ -208,7 +213,13 @@ def main(
         paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names,
                               grid)
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        return 2
+    except WriteError as error:
+        message = one_line(error).rstrip(".") + "."
+        if store is not None and "kept in" not in message:
+            message += f" The finished units are kept in {store.directory}; run it again."
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         kept = "" if store is None else f": the finished units are kept in {store.directory}"

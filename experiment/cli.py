@@ -11,27 +11,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from tqdm import tqdm
-
 from datasets.registry import DATASET_NAMES, load_dataset
 from experiment.config import BACKENDS, RunConfig
 from experiment.console import one_line, one_line_faults
 from experiment.execution import run
+from experiment.journal import JOURNAL_NAME
 from experiment.preflight import check_output_paths
-from experiment.report import run_settings, write_outputs
+from experiment.report import paper_summary, run_settings, summary_text, write_outputs
 from experiment.store import open_store
 from experiment.unit import UnitResult, make_problem
 from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
 from hyper_local_search.landscape import ValidationGrid, validation_grid
 from hyper_local_search.refiners import REFINER_NAMES
 from optuna_training.elastic_net import SOLVER_NAMES
-from optuna_training.samplers import SAMPLER_NAMES
+from optuna_training.samplers import SAMPLER_NAMES, TPE_VARIANTS
 from optuna_training.search_space import SEARCH_SPACES
 from utils.atomic_io import WriteError
 from utils.errors import InputError
+from utils.progress import Progress
 
 #: Default output directory, relative to the project root (not the working directory).
 DEFAULT_OUTPUT_DIR = Path(__file__).resolve().parents[1] / "outputs"
+#: How the effective command starts (run from the project root).
+SCRIPT = "hyper_local_search/HLS_one_direction_search.py"
+#: Flags left out of the effective command: they change neither the results nor where
+#: they go.
+_NOT_IN_COMMAND = frozenset({"help", "fresh", "no_progress"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,8 +109,51 @@ def build_parser(
     parser.add_argument("--fresh", action="store_true",
                         help="start over: discard the finished units of a run with the same "
                         "settings (by default they are reused and only missing units run).")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar.")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress report.")
+    parser.add_argument("--tpe", choices=TPE_VARIANTS, default="paper",
+                        help="the TPE sampler: 'paper' (default): Optuna 3.6.1's TPESampler() "
+                        "as the authors ran it (univariate, no constant liar, 3.6.1's "
+                        "defaults); 'current': the installed Optuna's TPESampler().")
+    parser.add_argument("--starts", default=None, metavar="FILE",
+                        help="replay: no Optuna studies; run HLS (and --refiners) from the "
+                        "models in FILE, a CSV laid out like ../shared/reference/"
+                        "paper_house_price_optuna_models_100_trials_50_simulations.csv (the "
+                        "first --simulations starts of each sampler of --samplers).")
     return parser
+
+
+def effective_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """The command that reruns this run: every flag with its effective value.
+
+    The script's constants (and every other default) are spelled out, so the command
+    gives the same run whatever the constants at the top of the script say later;
+    --fresh and --no-progress are left out, and --output-dir unless it was given.
+
+    Parameters
+    ----------
+    parser : ArgumentParser
+        ``build_parser``'s.
+    args : Namespace
+        The parsed flags.
+    """
+    words = ["python", SCRIPT]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in _NOT_IN_COMMAND:
+            continue
+        value = getattr(args, action.dest)
+        if action.dest == "output_dir" and value == DEFAULT_OUTPUT_DIR:
+            continue
+        flag = max(action.option_strings, key=len)
+        if isinstance(action, argparse._StoreTrueAction):
+            if value:
+                words.append(flag)
+        elif value is None or (isinstance(value, list) and not value):
+            continue
+        elif isinstance(value, list):
+            words.extend([flag, *map(str, value)])
+        else:
+            words.extend([flag, str(value)])
+    return shlex.join(words)
 
 
 def _check_output_dir(path: Path) -> None:
@@ -160,7 +208,8 @@ def main(
     )
     args = parser.parse_args(argv)
     argv_list = list(sys.argv[1:] if argv is None else argv)
-    command = shlex.join(["python", "hyper_local_search/HLS_one_direction_search.py", *argv_list])
+    command = effective_command(parser, args)
+    typed = shlex.join(["python", SCRIPT, *argv_list])
     store = None
     try:
         config = RunConfig(
@@ -181,32 +230,40 @@ def main(
             refiners=tuple(args.refiners),
             budget=args.budget,
             solver=args.solver,
+            tpe=args.tpe,
+            starts=args.starts,
         )
         _check_output_dir(args.output_dir)
         check_output_paths(config, args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
+        what = (f"replaying {config.starts}" if config.starts is not None
+                else f"{config.n_trials} trials")
         print(f"{splits.description}; {len(config.samplers)} samplers x "
-              f"{config.n_simulations} simulations x {config.n_trials} trials", file=sys.stderr)
+              f"{config.n_simulations} simulations x {what}", file=sys.stderr)
         store = open_store(config, args.output_dir, fresh=args.fresh)
         n_units = len(config.samplers) * config.n_simulations
-        n_done = sum(store.has(sampler, i) for sampler in config.samplers
-                     for i in range(config.n_simulations))
+        cached = {(sampler, i) for sampler in config.samplers
+                  for i in range(config.n_simulations) if store.has(sampler, i)}
+        n_done = len(cached)
         if n_done:
             print(f"resuming: {n_done} of {n_units} units already finished in {store.directory} "
                   "(--fresh starts over)", file=sys.stderr)
         start = time.perf_counter()
-        with tqdm(total=n_units, desc="simulations", unit="sim",
-                  disable=args.no_progress, file=sys.stderr) as bar:
+        with Progress(n_units, label="simulations", enabled=not args.no_progress) as progress:
+            reported: set[tuple[str, int]] = set()
 
             def advance(unit: UnitResult) -> None:
-                bar.set_postfix_str(f"{unit.record['sampler']} #{unit.record['simulation']}")
-                bar.update()
+                key = (str(unit.record["sampler"]), int(unit.record["simulation"]))
+                from_store = key in cached and key not in reported
+                reported.add(key)
+                progress.advance(f"{key[0]} #{key[1]}", cached=from_store)
 
             units = run(config, splits, store=store, on_unit_done=advance)
         wall = time.perf_counter() - start
         settings = run_settings(
             config, command=command, dataset_description=splits.description, wall_seconds=wall
         )
+        settings["arguments"] = typed
         settings["run_directory"] = str(store.directory)
         grid = (cached_validation_grid(splits, store, config.effective_solver)
                 if config.refiners else None)
@@ -226,7 +283,9 @@ def main(
         print(f"interrupted{kept}; run the same command again to go on from there.",
               file=sys.stderr)
         return 130
+    print(summary_text(paper_summary(units, config), config))
     print(f"summary: {paths.summary}", file=sys.stderr)
     print(f"figures: {', '.join(str(p) for p in paths.figures)}", file=sys.stderr)
     print(f"models: {paths.models}", file=sys.stderr)
+    print(f"studies: {store.directory / JOURNAL_NAME} (Optuna journal)", file=sys.stderr)
     return 0

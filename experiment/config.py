@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from experiment.guards import check_counts
 from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
 from hyper_local_search.refiners import REFINER_NAMES
 from optuna_training.elastic_net import SOLVER_NAMES
-from optuna_training.samplers import SAMPLER_NAMES
+from optuna_training.samplers import SAMPLER_NAMES, TPE_VARIANTS
 from optuna_training.search_space import SEARCH_SPACES
 from utils.errors import InputError
 
@@ -69,6 +70,12 @@ class RunConfig:
     solver : {"sklearn", "converged"} or None
         How every elastic net is fitted (optuna_training.elastic_net.Solver). None:
         "converged" with refiners or the exact formulation, else "sklearn" (the paper's).
+    tpe : {"paper", "current"}
+        The TPE sampler: Optuna 3.6.1's ``TPESampler()`` as the paper ran it, or the
+        installed Optuna's default (optuna_training.samplers.make_sampler).
+    starts : str or None
+        A CSV of given Optuna models (experiment.published_starts): no study runs, each
+        unit starts from its sampler's next model in the file. None: run the studies.
     """
 
     dataset: str = "house_price"
@@ -88,6 +95,8 @@ class RunConfig:
     refiners: tuple[str, ...] = ()
     budget: int | None = None
     solver: str | None = None
+    tpe: str = "paper"
+    starts: str | None = None
 
     @property
     def effective_solver(self) -> str:
@@ -160,6 +169,17 @@ class RunConfig:
             raise InputError("--scheduler only applies with --backend dask; add --backend dask.")
         if self.seed < 0:
             raise InputError(f"--seed must be a non-negative integer, got {self.seed}.")
+        if self.tpe not in TPE_VARIANTS:
+            raise InputError(
+                f"unknown TPE variant {self.tpe!r}; choose from {', '.join(TPE_VARIANTS)} "
+                "(--tpe)."
+            )
+        if self.starts is not None and not Path(self.starts).is_file():
+            raise InputError(
+                f"--starts {self.starts}: no such file; give the CSV of Optuna models (e.g. "
+                "../shared/reference/paper_house_price_optuna_models_100_trials_50_simulations"
+                ".csv)."
+            )
         if self.solver is not None and self.solver not in SOLVER_NAMES:
             raise InputError(
                 f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)} "

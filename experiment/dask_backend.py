@@ -33,6 +33,7 @@ from typing import Any
 
 from datasets.splits import Splits
 from experiment.config import RunConfig
+from experiment.published_starts import PublishedStart
 from experiment.store import key_package_versions
 from experiment.unit import UnitResult, run_unit
 from utils.errors import InputError, RunWarning
@@ -82,10 +83,11 @@ def probe() -> dict[str, Any]:
 
 
 def run_unit_task(
-    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
+    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int,
+    start: PublishedStart | None = None,
 ) -> UnitResult:
     """One unit, as a Dask task (``experiment.unit.run_unit``)."""
-    return run_unit(splits, config, sampler, simulation, seed)
+    return run_unit(splits, config, sampler, simulation, seed, start)
 
 
 def _call_with_timeout(function: Callable[[], Any], seconds: float) -> Any:
@@ -276,6 +278,7 @@ class DaskCluster:
         *,
         in_flight: int,
         describe: Callable[[str, int], str],
+        starts: dict[tuple[str, int], PublishedStart] | None = None,
     ) -> Iterator[UnitResult]:
         """Run ``units`` (drawn lazily, at most ``in_flight`` at a time); yield each result.
 
@@ -291,6 +294,8 @@ class DaskCluster:
             Units sent at a time.
         describe : callable
             ``describe(sampler, simulation)``: how messages name a unit.
+        starts : dict, optional
+            A given Optuna model per (sampler, simulation) (--starts) instead of a study.
 
         Raises
         ------
@@ -316,7 +321,9 @@ class DaskCluster:
                     with warnings.catch_warnings():  # "large object in task graph": wanted
                         warnings.simplefilter("ignore", UserWarning)
                         future = client.submit(run_unit_task, splits, config, sampler,
-                                               simulation, seed, key=key, pure=False)
+                                               simulation, seed,
+                                               (starts or {}).get((sampler, simulation)),
+                                               key=key, pure=False)
                     running[future] = (sampler, simulation)
                 if not running:
                     return

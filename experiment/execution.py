@@ -10,10 +10,16 @@ Dask cluster is probed (experiment.dask_backend). During the run a unit is compu
 while this run holds its claim in the store, so runs sharing a directory never compute
 a unit twice; at the end this run waits for the units another run is computing.
 Worker processes leave when the main process dies, even by SIGKILL.
+
+Every unit's study is also kept in the run directory's Optuna journal
+(experiment.journal), written in the main process. Runs sharing the directory take
+turns: the run holding the journal's claim writes each unit as it becomes available;
+another run adds what the journal lacks at its end, under the same claim.
 """
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import signal
@@ -28,6 +34,8 @@ from threadpoolctl import threadpool_limits
 from datasets.splits import Splits
 from experiment import guards
 from experiment.config import RunConfig
+from experiment.journal import open_journal
+from experiment.published_starts import PublishedStart, read_starts
 from experiment.store import check_unit, unit_to_json
 from experiment.unit import UnitResult, make_problem, run_unit, units_of
 from optuna_training.search_space import SEARCH_SPACES
@@ -41,6 +49,10 @@ DASK_CONNECT_SECONDS = 10
 WAIT_POLL_SECONDS = 0.5
 #: Seconds between a worker process's checks that the main process is still there.
 PARENT_POLL_SECONDS = 1.0
+#: Seconds a run waits at its end for another run to finish writing the journal.
+JOURNAL_WAIT_SECONDS = 60.0
+#: The journal's claim among the units' claims (no unit has this name).
+JOURNAL_CLAIM = "studies.journal"
 
 _watchdog_started = False
 
@@ -50,12 +62,13 @@ class WorkerDied(InputError):
 
 
 def _run_unit_in_worker(
-    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
+    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int,
+    start: PublishedStart | None = None,
 ) -> UnitResult:
     """``run_unit``, with Ctrl-C left to the main process and an eye on the main process."""
     _ignore_interrupts_in_workers()
     _leave_with_parent()
-    return run_unit(splits, config, sampler, simulation, seed)
+    return run_unit(splits, config, sampler, simulation, seed, start)
 
 
 def _in_worker_process() -> bool:
@@ -112,11 +125,15 @@ def run(
     store : RunStore, optional
         Where finished units are kept: units found there (and passing their checks) are
         not run again, each unit that finishes is saved there at once (in this
-        process), and units are claimed there so that runs sharing it never compute
-        the same unit.
+        process), its study too, in the run directory's Optuna journal
+        (experiment.journal), and units are claimed there so that runs sharing it never
+        compute the same unit.
     on_unit_done : callable, optional
         Called in this process with each unit as soon as it is available (loaded from
         the store or finished), for a progress bar.
+
+    With ``config.starts`` the file is read and checked first (InputError before any
+    unit runs), and each unit gets its start instead of a study.
 
     Returns
     -------
@@ -134,12 +151,19 @@ def run(
         A unit that cannot be saved (full disk, ...); the units saved before are kept.
     """
     units = units_of(config)
+    starts = None if config.starts is None else read_starts(
+        config.starts, samplers=config.samplers, n_simulations=config.n_simulations,
+        n_features=splits.X_train.shape[1],
+    )
     results: dict[tuple[str, int], UnitResult] = {}
     seeds = {(sampler, simulation): seed for sampler, simulation, seed in units}
+    journal = None if store is None else _Journal(store, config)
 
     def done(unit: UnitResult) -> None:
         key = (str(unit.record["sampler"]), int(unit.record["simulation"]))
         results[key] = unit
+        if journal is not None:
+            journal.add(unit)
         if on_unit_done is not None:
             on_unit_done(unit)
 
@@ -151,18 +175,61 @@ def run(
             payload, sampler=sampler, simulation=simulation, seed=seed,
             n_features=splits.n_features))
 
-    for sampler, simulation, _ in units:
-        unit = stored(sampler, simulation)
-        if unit is not None:
-            done(unit)
-    pending = [unit for unit in units if (unit[0], unit[1]) not in results]
-    if pending:
-        try:
-            _compute(pending, splits, config, store, done, stored)
-        finally:
-            if store is not None:
-                store.close()
+    try:
+        for sampler, simulation, _ in units:
+            unit = stored(sampler, simulation)
+            if unit is not None:
+                done(unit)
+        pending = [unit for unit in units if (unit[0], unit[1]) not in results]
+        if pending:
+            _compute(pending, splits, config, store, done, stored, starts or {})
+        if journal is not None:
+            journal.finish(results.values())
+    finally:
+        if journal is not None:
+            journal.release()
+        if store is not None:
+            store.close()
     return [results[(sampler, simulation)] for sampler, simulation, _ in units]
+
+
+class _Journal:
+    """The run directory's Optuna journal, written by one run at a time.
+
+    The run that gets the journal's claim first writes each unit as it becomes
+    available (experiment.journal); any other run sharing the directory writes nothing
+    during its run and, at its end, waits (at most `JOURNAL_WAIT_SECONDS`) for the claim,
+    opens the journal afresh and adds the studies it lacks. A journal never has two
+    writers, so it is never torn by them.
+    """
+
+    def __init__(self, store: RunStore, config: RunConfig) -> None:
+        self.store, self.config = store, config
+        self.writer = (open_journal(store.directory, config)
+                       if store.claims.try_claim(JOURNAL_CLAIM) else None)
+
+    def add(self, unit: UnitResult) -> None:
+        if self.writer is not None:
+            self.writer.add(unit)
+
+    def finish(self, units) -> None:
+        """Make sure the journal holds ``units`` (all the run's units, finished)."""
+        if self.writer is None:
+            deadline = time.monotonic() + JOURNAL_WAIT_SECONDS
+            while not self.store.claims.try_claim(JOURNAL_CLAIM):
+                if time.monotonic() > deadline:
+                    warnings.warn(RunWarning(
+                        f"another run is writing {self.store.directory}'s Optuna journal; "
+                        "the studies it lacks are added at the next run."), stacklevel=3)
+                    return
+                time.sleep(WAIT_POLL_SECONDS)
+            self.writer = open_journal(self.store.directory, self.config)
+        for unit in units:
+            self.writer.add(unit)
+        self.writer.close()
+
+    def release(self) -> None:
+        self.store.claims.release(JOURNAL_CLAIM)
 
 
 def _compute(
@@ -172,9 +239,11 @@ def _compute(
     store: RunStore | None,
     done: Callable[[UnitResult], None],
     stored: Callable[[str, int], UnitResult | None],
+    starts: dict[tuple[str, int], PublishedStart],
 ) -> None:
     """Compute the pending units (claimed one by one), then wait for other runs' ones."""
     busy: list[tuple[str, int, int]] = []
+    found: collections.deque[UnitResult] = collections.deque()  # finished by another run
 
     def claimed(candidates: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
         for sampler, simulation, seed in candidates:
@@ -185,7 +254,7 @@ def _compute(
                 unit = stored(sampler, simulation) if store.has(sampler, simulation) else None
                 if unit is not None:  # another run finished it in the meantime
                     store.release(sampler, simulation)
-                    done(unit)
+                    found.append(unit)  # `done` runs in this thread, not joblib's
                     continue
             yield sampler, simulation, seed
 
@@ -202,8 +271,12 @@ def _compute(
         todo = pending
         while todo:
             try:
-                for result in backend.execute(claimed(todo), splits, config):
+                for result in backend.execute(claimed(todo), splits, config, starts):
                     finish(result)
+                    while found:
+                        done(found.popleft())
+                while found:
+                    done(found.popleft())
             except (InputError, WriteError) as error:
                 raise _with_kept(error, store) from error.__cause__
             todo = _wait_for_others(busy, store, stored, done) if store is not None else []
@@ -289,24 +362,26 @@ class _Backend:
     def __exit__(self, *exc_info: object) -> None:
         return None
 
-    def execute(self, units, splits, config) -> Iterator[UnitResult]:
+    def execute(self, units, splits, config, starts) -> Iterator[UnitResult]:
         raise NotImplementedError
 
 
 class _InProcess(_Backend):
-    def execute(self, units, splits, config) -> Iterator[UnitResult]:
+    def execute(self, units, splits, config, starts) -> Iterator[UnitResult]:
         for sampler, simulation, seed in units:
-            yield run_unit(splits, config, sampler, simulation, seed)
+            yield run_unit(splits, config, sampler, simulation, seed,
+                           starts.get((sampler, simulation)))
 
 
 class _Loky(_Backend):
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def execute(self, units, splits, config) -> Iterator[UnitResult]:
+    def execute(self, units, splits, config, starts) -> Iterator[UnitResult]:
         from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-        tasks = (delayed(_run_unit_in_worker)(splits, config, sampler, simulation, seed)
+        tasks = (delayed(_run_unit_in_worker)(splits, config, sampler, simulation, seed,
+                                              starts.get((sampler, simulation)))
                  for sampler, simulation, seed in units)
         parallel = Parallel(n_jobs=self.workers, return_as="generator_unordered",
                             batch_size=1, pre_dispatch="n_jobs")
@@ -337,9 +412,9 @@ class _Dask(_Backend):
     def __exit__(self, *exc_info: object) -> None:
         self.cluster.close()
 
-    def execute(self, units, splits, config) -> Iterator[UnitResult]:
+    def execute(self, units, splits, config, starts) -> Iterator[UnitResult]:
         yield from self.cluster.execute(
-            units, splits, config, in_flight=self.workers,
+            units, splits, config, starts=starts, in_flight=self.workers,
             describe=lambda sampler, simulation: f"{sampler} simulation {simulation}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from experiment.config import RunConfig
+from experiment.report import output_tag, run_label
 from utils.atomic_io import BlockedPathError, check_writable_target, remove_stale_temporaries
 from utils.errors import InputError
 from utils.excel_summary import summary_filename
@@ -31,9 +32,10 @@ def planned_outputs(config: RunConfig, output_dir: Path) -> list[Path]:
     -------
     list of Path
     """
-    tag = f"{config.n_trials}_{config.n_simulations}"
+    tag = output_tag(config)
     paths = [
-        output_dir / "results_summary" / summary_filename(config.n_trials, config.n_simulations),
+        output_dir / "results_summary" / summary_filename(config.n_trials, config.n_simulations,
+                                                          run_label(config)),
         output_dir / "results_summary" / f"incumbents_{tag}.json",
         output_dir / "models" / f"models_{tag}.npz",
     ]
@@ -68,5 +70,10 @@ def check_output_paths(config: RunConfig, output_dir: Path) -> None:
             check_writable_target(path)
         except BlockedPathError as error:
             raise InputError(f"{error}.") from None
+        except OSError as error:  # e.g. a CSV's name makes the file name too long
+            raise InputError(
+                f"cannot write {path} ({error.strerror}); give the CSV table a shorter name "
+                "or choose another --output-dir."
+            ) from None
     for folder in OUTPUT_FOLDERS[:3]:
         remove_stale_temporaries(output_dir / folder)

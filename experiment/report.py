@@ -19,11 +19,13 @@ from experiment.unit import UnitResult
 from hyper_local_search.landscape import ValidationGrid
 from hyper_local_search.refiners import REFINER_NAMES
 from optuna_training.elastic_net import make_solver
+from optuna_training.samplers import SAMPLER_NAMES, describe_tpe
 from optuna_training.search_space import SEARCH_SPACES
 from utils.atomic_io import write_atomic, write_json_atomic
 from utils.excel_summary import summary_filename, summary_table, write_summary_workbook
 from utils.figures import plot_sampler_losses
 from utils.landscape_figure import plot_landscape
+from utils.summary_text import format_summary
 
 #: Packages whose versions the settings sheet records.
 RECORDED_PACKAGES = (
@@ -31,8 +33,91 @@ RECORDED_PACKAGES = (
 )
 
 
-#: What the summary shows in the 95% CI rows of a run with one simulation.
-CI_NOT_COMPUTABLE = "not computable: needs 2 or more simulations"
+#: Units of the target of the named data sets (MSEs are in their squares).
+TARGET_UNITS = {"house_price": "dollars", "california_housing": "dollars"}
+
+
+def target_units(dataset: str) -> str:
+    """The target's units for figures and the terminal ("dollars" for house prices).
+
+    Parameters
+    ----------
+    dataset : str
+        A data set name or a CSV path.
+    """
+    return TARGET_UNITS.get(dataset, "target units")
+
+
+def dataset_label(config: RunConfig) -> str:
+    """The data set's name in file names: the name, or a CSV file's stem.
+
+    Parameters
+    ----------
+    config : RunConfig
+    """
+    if config.dataset.lower().endswith(".csv"):
+        return Path(config.dataset).stem
+    return config.dataset
+
+
+def run_label(config: RunConfig) -> str:
+    """The data set's label, with ``_replay`` for a run from --starts.
+
+    Parameters
+    ----------
+    config : RunConfig
+    """
+    return dataset_label(config) + ("_replay" if config.starts is not None else "")
+
+
+def output_tag(config: RunConfig) -> str:
+    """``{dataset}_{trials}_{simulations}`` (``{dataset}_replay_...`` from --starts).
+
+    The suffix of every output file name, so that runs on other data sets, or a replay
+    beside a fresh run, do not overwrite each other in one output directory.
+
+    Parameters
+    ----------
+    config : RunConfig
+    """
+    return f"{run_label(config)}_{config.n_trials}_{config.n_simulations}"
+
+
+def paper_order(samplers: tuple[str, ...] | list[str]) -> list[str]:
+    """The samplers in the paper's row order: random, tpe, qmc, grid.
+
+    Parameters
+    ----------
+    samplers : sequence of str
+    """
+    return [name for name in SAMPLER_NAMES if name in samplers]
+
+
+def paper_summary(units: list[UnitResult], config: RunConfig) -> pd.DataFrame:
+    """The summary sheet: the paper's table of the run, rows in the paper's order.
+
+    Parameters
+    ----------
+    units : list of UnitResult
+    config : RunConfig
+    """
+    return summary_table(simulations_frame(units), paper_order(config.samplers))
+
+
+def summary_text(summary: pd.DataFrame, config: RunConfig) -> str:
+    """The summary as the terminal shows it at the end of a run (utils.summary_text).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        ``paper_summary``'s table.
+    config : RunConfig
+    """
+    source = " from the given starts" if config.starts is not None else ""
+    title = (f"{dataset_label(config)}{source}: {config.n_trials} trials x "
+             f"{config.n_simulations} simulations per sampler, line search "
+             f"{config.line_search}")
+    return format_summary(summary, title=title, target_units=target_units(config.dataset))
 
 
 @dataclass(frozen=True)
@@ -84,6 +169,10 @@ def run_settings(
         "refiners": " ".join(config.refiners),
         "budget": "as many fits as hls used" if config.budget is None else str(config.budget),
         "line_search": config.line_search,
+        "tpe": describe_tpe(config.tpe),
+        "starts": "" if config.starts is None else (
+            f"{config.starts}: no studies; each unit refits its sampler's next model of the "
+            "file and runs HLS from it; Runtimes_optuna are the file's runtime_optuna_s"),
         "solver": make_solver(config.effective_solver).describe(),
         "wall_seconds": f"{wall_seconds:.1f}",
         "python": sys.version.split()[0],
@@ -93,7 +182,8 @@ def run_settings(
     }
     if config.n_simulations < 2:
         settings["note"] = (
-            "95% CI not computable with one simulation; run at least 2 simulations."
+            "95% CI not computable with one simulation (its cells are empty); run at least "
+            "2 simulations."
         )
     settings.update({f"version_{name}": version for name, version in package_versions().items()})
     return settings
@@ -154,7 +244,7 @@ def _landscape_figures(
             hls_path=hls_path,
             end_points={r["refiner"]: (r["l1"], r["l2"]) for r in unit.refiners},
             search_box=(space.low, space.high),
-            title=f"{config.dataset}: {sampler} simulation {unit.record['simulation']}, "
+            title=f"{dataset_label(config)}: {sampler} simulation {unit.record['simulation']}, "
             f"{config.search_space} search space",
             path=output_dir / "figures" / f"landscape_{sampler}_{tag}.png",
         ))
@@ -190,20 +280,23 @@ def write_outputs(
 ) -> OutputPaths:
     """Write the Excel summary, one figure per sampler, the models and the histories.
 
-    Layout under ``output_dir``: ``results_summary/results_summary_{T}_{S}.xlsx``,
-    ``figures/losses_{sampler}_{T}_{S}.png``, ``models/models_{T}_{S}.npz`` (weights and
-    bias of every Optuna and HLS model) and ``results_summary/incumbents_{T}_{S}.json``.
+    Layout under ``output_dir``, with ``{tag}`` = ``output_tag(config)``, e.g.
+    ``house_price_100_50``: ``results_summary/results_summary_{tag}.xlsx``,
+    ``figures/losses_{sampler}_{tag}.png``, ``models/models_{tag}.npz`` (weights and
+    bias of every Optuna and HLS model) and ``results_summary/incumbents_{tag}.json``.
     With refiners, the workbook also has the ``comparison`` and ``refiners`` sheets, and
-    with a validation grid each sampler gets ``figures/landscape_{sampler}_{T}_{S}.png``.
+    with a validation grid each sampler gets ``figures/landscape_{sampler}_{tag}.png``.
+    Summary rows, simulations rows, models and figures come in the paper's sampler order
+    (random, tpe, qmc, grid); with one simulation the CI cells are empty (the settings
+    sheet's ``note`` says why).
     """
-    tag = f"{config.n_trials}_{config.n_simulations}"
+    tag = output_tag(config)
+    order = paper_order(config.samplers)
+    units = sorted(units, key=lambda unit: order.index(str(unit.record["sampler"])))
     simulations = simulations_frame(units)
-    summary = summary_table(simulations, list(config.samplers))
-    if config.n_simulations < 2:
-        summary = summary.astype(object)
-        summary.loc[summary.index.str.endswith("_95% CI"), :] = CI_NOT_COMPUTABLE
+    summary = paper_summary(units, config)
     summary_path = output_dir / "results_summary" / summary_filename(
-        config.n_trials, config.n_simulations
+        config.n_trials, config.n_simulations, run_label(config)
     )
     _warn_if_replacing(summary_path, settings.get("run_directory"))
     extra = comparison_sheets(units, config, grid)
@@ -214,7 +307,7 @@ def write_outputs(
     write_summary_workbook(summary_path, summary, simulations, settings, extra)
 
     figures = []
-    for sampler in config.samplers:
+    for sampler in order:
         mine = [unit for unit in units if unit.record["sampler"] == sampler]
         histories = [[vars(incumbent) for incumbent in unit.history] for unit in mine]
         hls_losses = [
@@ -228,6 +321,9 @@ def write_outputs(
                 sampler=sampler,
                 n_trials=config.n_trials,
                 path=output_dir / "figures" / f"losses_{sampler}_{tag}.png",
+                target_units=target_units(config.dataset),
+                dataset=dataset_label(config) + (
+                    " (replay of given starts)" if config.starts is not None else ""),
             )
         )
 

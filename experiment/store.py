@@ -45,9 +45,9 @@ def result_settings(config: RunConfig) -> dict[str, object]:
     """The settings that decide each unit's result (the run store's key).
 
     Samplers, the number of simulations, n_jobs and the backend are left out: they
-    choose which units run and where, not what a unit computes. A CSV data set is
-    identified by its content, so an edited file starts a new run; the releases of the
-    packages that decide the numbers (``KEY_PACKAGES``) are part of the key.
+    choose which units run and where, not what a unit computes. A CSV data set, and a
+    --starts file, is identified by its content, so an edited file starts a new run; the
+    releases of the packages that decide the numbers (``KEY_PACKAGES``) are part of the key.
     """
     dataset: dict[str, object] = {"name": config.dataset}
     path = Path(config.dataset)
@@ -67,6 +67,9 @@ def result_settings(config: RunConfig) -> dict[str, object]:
         "refiners": sorted(config.refiners),
         "budget": config.budget,
         "solver": config.effective_solver,
+        "tpe": config.tpe,
+        "starts": None if config.starts is None else {
+            "csv": str(Path(config.starts).resolve()), "sha256": file_digest(Path(config.starts))},
         "packages": key_package_versions(),
     }
 
@@ -93,6 +96,7 @@ def unit_to_json(unit: UnitResult) -> dict[str, object]:
         "hls_fit": model(unit.hls_fit),
         "refiners": list(unit.refiners),
         "trials": [list(point) for point in unit.trials],
+        "trial_values": list(unit.trial_values),
     }
 
 
@@ -113,8 +117,10 @@ def unit_from_json(payload: dict) -> UnitResult:
         for entry in payload.get("refiners", ())
     )
     trials = tuple((float(a), float(b)) for a, b in payload.get("trials", ()))
+    trial_values = tuple(np.nan if v is None else float(v)
+                         for v in payload.get("trial_values", ()))
     return UnitResult(record, history, model(payload["optuna_fit"]), model(payload["hls_fit"]),
-                      refiners, trials)
+                      refiners, trials, trial_values)
 
 
 #: A stored record's fields that must be numbers (JSON null stands for NaN).
@@ -192,6 +198,9 @@ def check_unit(
     _expect(isinstance(trials, list) and all(
         isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p) for p in trials
     ), "'trials' is not a list of (l1, l2) pairs")
+    values = payload.get("trial_values", [])
+    _expect(isinstance(values, list) and all(_is_number(v) for v in values),
+            "'trial_values' is not a list of numbers")
     return unit_from_json(payload)
 
 

@@ -17,6 +17,12 @@ from threadpoolctl import threadpool_limits
 
 from datasets.splits import Splits
 from experiment.config import RunConfig
+from experiment.published_starts import (
+    COEF_MISMATCH,
+    PublishedStart,
+    replayed_study,
+    start_coef_rel_diff,
+)
 from hyper_local_search.hls_search import HLSSearchResult, hls_search
 from hyper_local_search.hls_step import HYPERPARAMETER_FLOOR, HLSResult
 from hyper_local_search.refiners import REFINER_NAMES, make_refiner
@@ -47,6 +53,9 @@ class UnitResult:
         One record per refiner (``run_refiners``), empty without --refiners.
     trials : tuple of (l1, l2)
         Every Optuna trial's point, for the landscape figure.
+    trial_values : tuple of float
+        Every Optuna trial's value (validation MSE), in the order of ``trials``, for the
+        run's journal (experiment.journal); empty in units stored by older code.
     """
 
     record: dict[str, object]
@@ -55,6 +64,7 @@ class UnitResult:
     hls_fit: ElasticNetFit = field(repr=False)
     refiners: tuple[dict[str, object], ...] = ()
     trials: tuple[tuple[float, float], ...] = field(default=(), repr=False)
+    trial_values: tuple[float, ...] = field(default=(), repr=False)
 
 
 def make_problem(splits: Splits, solver: str) -> ElasticNetProblem:
@@ -133,7 +143,12 @@ def timed_hls_step(
 
 
 def run_unit(
-    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
+    splits: Splits,
+    config: RunConfig,
+    sampler: str,
+    simulation: int,
+    seed: int,
+    start: PublishedStart | None = None,
 ) -> UnitResult:
     """One Optuna study, the HLS search from its best model, then the refiners.
 
@@ -150,24 +165,42 @@ def run_unit(
     simulation : int
     seed : int
         The simulation's seed (``units_of``).
+    start : PublishedStart, optional
+        With ``config.starts``: the given Optuna model of this unit, refitted in place of
+        a study (experiment.published_starts).
     """
     with threadpool_limits(limits=1):
-        return _run_unit(splits, config, sampler, simulation, seed)
+        return _run_unit(splits, config, sampler, simulation, seed, start)
 
 
 def _run_unit(
-    splits: Splits, config: RunConfig, sampler: str, simulation: int, seed: int
+    splits: Splits,
+    config: RunConfig,
+    sampler: str,
+    simulation: int,
+    seed: int,
+    start: PublishedStart | None = None,
 ) -> UnitResult:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     problem = make_problem(splits, config.effective_solver)
-    begin = time.perf_counter()
-    study = ElasticNetStudy(
-        problem, sampler=sampler, n_trials=config.n_trials, seed=seed,
-        space=SEARCH_SPACES[config.search_space], test=(splits.X_test, splits.y_test),
-    )
-    study.optimize(config.n_trials)
-    result = study.result(time.perf_counter() - begin)
-    trials = tuple(study.points())
+    if start is not None:  # --starts: a given model instead of a study
+        study = None
+        result = replayed_study(problem, start, (splits.X_test, splits.y_test),
+                                n_trials=config.n_trials)
+        trials = ((result.l1, result.l2),)
+        trial_values = (result.best.val_mse,)
+    else:
+        begin = time.perf_counter()
+        study = ElasticNetStudy(
+            problem, sampler=sampler, n_trials=config.n_trials, seed=seed,
+            space=SEARCH_SPACES[config.search_space], test=(splits.X_test, splits.y_test),
+            tpe=config.tpe,
+        )
+        study.optimize(config.n_trials)
+        result = study.result(time.perf_counter() - begin)
+        trials = tuple(study.points())
+        trial_values = tuple(float(t.value) if t.value is not None else float("nan")
+                             for t in study.study.trials)
     hls = timed_hls_step(
         splits, problem, result.l1, result.l2, result.fit, line_search=config.line_search,
         steps=config.hls_steps, formulation=config.formulation,
@@ -213,8 +246,16 @@ def _run_unit(
         "faults": "; ".join(unit_faults(result.fit, search, problem.solver.name)),
         "lp_message": step.direction.message,
     }
+    if start is not None:
+        record["start_simulation"] = start.simulation
+        record["start_coef_rel_diff"] = start_coef_rel_diff(start, result.fit.coef)
+        if record["start_coef_rel_diff"] > COEF_MISMATCH:
+            record["faults"] = "; ".join(filter(None, [
+                str(record["faults"]), f"published model differs from its refit by "
+                f"{record['start_coef_rel_diff']:.1e} relative"]))
     refiners = run_refiners(splits, config, problem, result, study, seed)
-    return UnitResult(record, result.history, result.fit, search.fit, refiners, trials)
+    return UnitResult(record, result.history, result.fit, search.fit, refiners, trials,
+                      trial_values)
 
 
 def unit_faults(optuna_fit: ElasticNetFit, search: HLSSearchResult, solver: str) -> list[str]:
@@ -308,7 +349,7 @@ def run_refiners(
     config: RunConfig,
     problem: ElasticNetProblem,
     study_result: StudyResult,
-    study: ElasticNetStudy,
+    study: ElasticNetStudy | None,
     seed: int,
 ) -> tuple[dict, ...]:
     """Run ``config.refiners`` from the study's best model, each with the same budget.
@@ -324,8 +365,8 @@ def run_refiners(
     problem : ElasticNetProblem
         The unit's problem (its solver fits every refiner's points).
     study_result : StudyResult
-    study : ElasticNetStudy
-        Continued by optuna-continue.
+    study : ElasticNetStudy or None
+        Continued by optuna-continue (None with --starts: nothing to continue).
     seed : int
         The unit's seed; each refiner gets its own child seed.
 
@@ -339,7 +380,8 @@ def run_refiners(
     base = RefinerStart(
         problem=problem, l1=study_result.l1, l2=study_result.l2,
         fit=study_result.fit, budget=0, seed=seed,
-        space=SEARCH_SPACES[config.search_space], continue_study=study.optimize,
+        space=SEARCH_SPACES[config.search_space],
+        continue_study=None if study is None else study.optimize,
     )
     names = ["hls", *[n for n in REFINER_NAMES if n in config.refiners and n != "hls"]]
     names.sort(key=lambda n: n == "optuna-continue")

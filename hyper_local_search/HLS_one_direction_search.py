@@ -9,7 +9,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, VSCode too
 
-from experiment.cli import main
+try:
+    from experiment.cli import main
+except ModuleNotFoundError as missing:  # not the project's Python (e.g. VSCode's default)
+    from experiment.environment import missing_dependency_message
+
+    message = missing_dependency_message(missing)
+    if message is None:
+        raise
+    print(message, file=sys.stderr)  # one line: which interpreter to choose
+    sys.exit(2)
 
 OPTUNA_TRIALS = 100
 SIMULATIONS = 50

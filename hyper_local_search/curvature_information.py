@@ -12,6 +12,12 @@ import numpy as np
 
 from optuna_training.elastic_net import ElasticNetProblem
 
+__all__ = [
+    "paper_constraint_matrix",
+    "paper_stationarity",
+    "validation_gradient",
+]
+
 
 def validation_gradient(
     X_val: np.ndarray, y_val: np.ndarray, w: np.ndarray, b: float

@@ -25,6 +25,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 
+__all__ = [
+    "CHECK_ATOL",
+    "CONSTRAINT_SCALE",
+    "DELTA",
+    "HYPER_BOUND",
+    "METHODS",
+    "OBJECTIVE_SCALE",
+    "PARAM_BOUND",
+    "Direction",
+    "constraint_violation",
+    "solve_direction_lp",
+]
+
 #: Half-width of the linearised-optimality band, in the units of H d.
 DELTA = 1e-4
 #: Bounds on the hyperparameter and on the model-parameter components of d.

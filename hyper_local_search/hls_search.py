@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hyper_local_search._validation import check_start
 from hyper_local_search.hls_step import Fitter, HLSResult, hls_step
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
+
+__all__ = [
+    "MIN_RELATIVE_IMPROVEMENT",
+    "MIN_RELATIVE_IMPROVEMENT_CONVERGED",
+    "HLSSearchResult",
+    "hls_search",
+]
 
 #: A step must lower the validation MSE by this fraction to count as progress
 #: (scikit-learn's solver; the converged one uses the second constant).
@@ -90,8 +98,9 @@ def hls_search(
         A step must lower the validation MSE by this fraction to go on; None takes the
         solver's default (module docstring).
     """
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+    check_start("hls_search", problem, l1, l2, start)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be at least 1 (an integer), got {steps!r}")
     if min_relative_improvement is None:
         min_relative_improvement = (MIN_RELATIVE_IMPROVEMENT_CONVERGED
                                     if problem.solver.name == "converged"

@@ -27,11 +27,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyper_local_search._validation import check_start
 from hyper_local_search.curvature_information import paper_constraint_matrix, validation_gradient
 from hyper_local_search.direction_lp import Direction, solve_direction_lp
 from hyper_local_search.exact_formulation import exact_direction
 from hyper_local_search.line_search import LineSearchResult, fast_line_search, paper_line_search
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, fit_elastic_net
+
+__all__ = [
+    "EXACT_FACET_PAIRS",
+    "FORMULATIONS",
+    "HYPERPARAMETER_FLOOR",
+    "LINE_SEARCHES",
+    "Fitter",
+    "HLSResult",
+    "default_fitter",
+    "hls_direction",
+    "hls_step",
+    "hyperparameters_along",
+]
 
 #: Hyperparameters along the search line are clipped at this floor (the paper's).
 HYPERPARAMETER_FLOOR = 1e-10
@@ -204,6 +218,7 @@ def hls_direction(
     lp_method : {"reference", "ranged"}
         How HiGHS is handed the LP (``solve_direction_lp``'s ``method``).
     """
+    check_start("hls_direction", problem, l1, l2, start)
     if formulation == "paper":
         if log_hyperparameters:
             raise ValueError("log_hyperparameters needs the exact formulation")
@@ -254,6 +269,7 @@ def hls_step(
     HLSResult
         A failed LP is not an error: the result keeps the start model and says why.
     """
+    check_start("hls_step", problem, l1, l2, start)
     if line_search not in LINE_SEARCHES:
         raise ValueError(f"line_search must be one of {LINE_SEARCHES}, got {line_search!r}")
     fast = line_search == "fast"

@@ -7,6 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = [
+    "HYPERPARAMETERS",
+    "LOG_SPACE",
+    "PAPER_SPACE",
+    "SEARCH_SPACES",
+    "SearchSpace",
+]
+
 #: Names of the hyperparameters, in the order used everywhere (lam = (l1, l2)).
 HYPERPARAMETERS = ("l1", "l2")
 

@@ -13,6 +13,13 @@ from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
 from optuna_training.samplers import make_sampler
 from optuna_training.search_space import PAPER_SPACE, SearchSpace
 
+__all__ = [
+    "ElasticNetStudy",
+    "Incumbent",
+    "StudyResult",
+    "run_study",
+]
+
 
 @dataclass(frozen=True)
 class Incumbent:
@@ -84,6 +91,9 @@ class ElasticNetStudy:
         Bounds of l1 and l2.
     test : tuple (X_test, y_test), optional
         Scored at each improvement for the incumbent history; it never steers the study.
+    tpe : {"paper", "current"}
+        The TPE sampler's settings (optuna_training.samplers.make_sampler): Optuna 3.6.1's
+        defaults, as the paper ran, or the installed Optuna's.
     """
 
     def __init__(
@@ -95,6 +105,7 @@ class ElasticNetStudy:
         seed: int,
         space: SearchSpace = PAPER_SPACE,
         test: tuple[np.ndarray, np.ndarray] | None = None,
+        tpe: str = "paper",
     ) -> None:
         if not problem.has_validation:
             raise ValueError("an ElasticNetStudy needs a problem with a validation split.")
@@ -108,7 +119,7 @@ class ElasticNetStudy:
         self._last_trials: list[tuple[float, float, ElasticNetFit]] = []
         self.study = optuna.create_study(
             direction="minimize",
-            sampler=make_sampler(sampler, seed, n_trials=n_trials, space=space),
+            sampler=make_sampler(sampler, seed, n_trials=n_trials, space=space, tpe=tpe),
         )
 
     def _objective(self, trial: optuna.Trial) -> float:
@@ -180,6 +191,7 @@ def run_study(
     seed: int,
     space: SearchSpace = PAPER_SPACE,
     test: tuple[np.ndarray, np.ndarray] | None = None,
+    tpe: str = "paper",
 ) -> StudyResult:
     """Tune (l1, l2) with an Optuna study minimising the validation MSE.
 
@@ -198,9 +210,11 @@ def run_study(
         Bounds of l1 and l2.
     test : tuple (X_test, y_test), optional
         Scored at each improvement, for the incumbent history.
+    tpe : {"paper", "current"}
+        The TPE sampler's settings (see ``ElasticNetStudy``).
     """
     start = time.perf_counter()
     study = ElasticNetStudy(problem, sampler=sampler, n_trials=n_trials, seed=seed,
-                            space=space, test=test)
+                            space=space, test=test, tpe=tpe)
     study.optimize(n_trials)
     return study.result(time.perf_counter() - start)

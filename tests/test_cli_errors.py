@@ -209,21 +209,32 @@ def test_open_workbook_is_a_clear_error_and_keeps_the_results(tmp_path, capsys, 
                       "--samplers", "random", "--output-dir", str(out)], tmp_path, capsys)
     assert code == 2
     err = err.splitlines(keepends=True)[-1]  # after the line that describes the run
-    assert re.fullmatch(r"error: cannot write .*results_summary_3_2\.xlsx: the file is open in "
-                        r"another program or not writable .*\n", err)
+    assert re.fullmatch(r"error: cannot write .*results_summary_diabetes_3_2\.xlsx: the file is "
+                        r"open in another program or not writable .*\n", err)
     assert len(list(out.glob("runs/*/units/*.json"))) == 2  # nothing computed is lost
     assert not list(out.glob("results_summary/*.tmp*"))
 
 
-def test_one_simulation_reports_ci_as_not_computable(tmp_path):
+def test_one_simulation_reports_ci_as_not_computable(tmp_path, capsys):
     import pandas as pd
+    from openpyxl import load_workbook
 
     out = tmp_path / "out"
     assert main(["--dataset", "diabetes", "--trials", "3", "--simulations", "1", "--samplers",
                  "random", "--output-dir", str(out), "--no-progress", "--n-jobs", "1"]) == 0
-    summary = pd.read_excel(out / "results_summary" / "results_summary_3_1.xlsx", index_col=0)
-    assert (summary.loc["random_95% CI"] == "not computable: needs 2 or more simulations").all()
+    path = out / "results_summary" / "results_summary_diabetes_3_1.xlsx"
+    summary = pd.read_excel(path, index_col=0)
+    # As README and utils/excel_summary.py say: the CI cells are empty, the settings say why.
+    assert summary.loc["random_95% CI"].isna().all()
+    assert [cell.value for cell in load_workbook(path)["summary"][3]][1:] == [None] * 8
     assert float(summary.loc["random_Mean", "Validation_Losses_hls"]) > 0
+    settings = pd.read_excel(path, sheet_name="settings").set_index("setting")["value"]
+    assert settings["note"].startswith("95% CI not computable with one simulation (its cells "
+                                       "are empty)")
+    terminal = capsys.readouterr().out.splitlines()
+    last = terminal[-1].split()
+    assert last[0] == "random_95%"
+    assert last[2:4] == ["n/a"] * 2
 
 
 def test_no_pickle_is_loaded_anywhere():

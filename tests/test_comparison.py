@@ -47,7 +47,7 @@ def refiner_run(tmp_path_factory):
             "random", "tpe", "--refiners", *REFINER_NAMES, "--line-search", "paper",
             "--output-dir", str(out), "--no-progress", "--n-jobs", "2"]
     assert main(argv) == 0
-    path = out / "results_summary" / "results_summary_15_3.xlsx"
+    path = out / "results_summary" / "results_summary_diabetes_15_3.xlsx"
     return out, pd.read_excel(path, sheet_name="comparison"), pd.read_excel(
         path, sheet_name="refiners")
 
@@ -78,7 +78,7 @@ def test_no_refiner_exceeds_its_budget_or_ends_worse_than_its_start(refiner_run)
 def test_landscape_figures_written(refiner_run):
     out, _, _ = refiner_run
     for sampler in ("random", "tpe"):
-        assert (out / "figures" / f"landscape_{sampler}_15_3.png").stat().st_size > 20_000
+        assert (out / "figures" / f"landscape_{sampler}_diabetes_15_3.png").stat().st_size > 20_000
     assert list(out.glob("runs/*/validation_grid.json"))
 
 
@@ -87,7 +87,7 @@ def test_budget_flag_sets_every_budget(tmp_path):
     assert main(["--dataset", "diabetes", "--trials", "5", "--simulations", "2", "--samplers",
                  "qmc", "--refiners", "random-local", "path", "--budget", "7", "--output-dir",
                  str(out), "--no-progress", "--n-jobs", "1"]) == 0
-    refiners = pd.read_excel(out / "results_summary" / "results_summary_5_2.xlsx",
+    refiners = pd.read_excel(out / "results_summary" / "results_summary_diabetes_5_2.xlsx",
                              sheet_name="refiners")
     assert (refiners.budget == 7).all()
     assert (refiners.fits <= 7).all()

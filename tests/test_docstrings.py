@@ -33,6 +33,9 @@ CORE_MODULES = (
     "hyper_local_search.exact_formulation",
     "hyper_local_search.hypergradient",
     "hyper_local_search.landscape",
+    "hyper_local_search.estimator",
+    "hyper_local_search.optuna_refine",
+    "hyper_local_search._tuning",
     "optuna_training.elastic_net",
     "optuna_training.study",
 )

@@ -35,7 +35,7 @@ def diabetes_run(tmp_path_factory):
 
 
 def test_summary_has_the_papers_layout(diabetes_run):
-    path = diabetes_run / "results_summary" / "results_summary_6_2.xlsx"
+    path = diabetes_run / "results_summary" / "results_summary_diabetes_6_2.xlsx"
     book = pd.ExcelFile(path)
     assert book.sheet_names[:3] == ["summary", "simulations", "settings"]
     summary = pd.read_excel(path, sheet_name=0, index_col=0)
@@ -62,7 +62,8 @@ def test_summary_has_the_papers_layout(diabetes_run):
 
 def test_reported_losses_are_refits_at_reported_hyperparameters(diabetes_run):
     simulations = pd.read_excel(
-        diabetes_run / "results_summary" / "results_summary_6_2.xlsx", sheet_name="simulations"
+        diabetes_run / "results_summary" / "results_summary_diabetes_6_2.xlsx",
+        sheet_name="simulations",
     )
     s = load_dataset("diabetes", seed=3)
     for _, row in simulations.iterrows():
@@ -76,18 +77,19 @@ def test_reported_losses_are_refits_at_reported_hyperparameters(diabetes_run):
 
 
 def test_models_figures_and_histories_are_written(diabetes_run):
-    models = np.load(diabetes_run / "models" / "models_6_2.npz", allow_pickle=False)
+    models = np.load(diabetes_run / "models" / "models_diabetes_6_2.npz", allow_pickle=False)
     assert models["coef_hls"].shape == (4, 10)
     assert list(models["sampler"]) == ["tpe", "tpe", "grid", "grid"]
     for sampler in ("tpe", "grid"):
-        figure = diabetes_run / "figures" / f"losses_{sampler}_6_2.png"
+        figure = diabetes_run / "figures" / f"losses_{sampler}_diabetes_6_2.png"
         assert figure.stat().st_size > 10_000
-    assert (diabetes_run / "results_summary" / "incumbents_6_2.json").stat().st_size > 0
+    assert (diabetes_run / "results_summary" / "incumbents_diabetes_6_2.json").stat().st_size > 0
 
 
 def test_hls_never_reports_a_worse_validation_loss_than_its_line_search_start(diabetes_run):
     simulations = pd.read_excel(
-        diabetes_run / "results_summary" / "results_summary_6_2.xlsx", sheet_name="simulations"
+        diabetes_run / "results_summary" / "results_summary_diabetes_6_2.xlsx",
+        sheet_name="simulations",
     )
     ok = simulations.lp_status == "optimal"
     assert ok.all()
@@ -103,7 +105,7 @@ def test_n_jobs_does_not_change_results(tmp_path):
                 "random", "qmc", "--n-jobs", str(n_jobs), "--output-dir", str(out),
                 "--no-progress"]
         assert main(argv) == 0
-        frame = pd.read_excel(out / "results_summary" / "results_summary_5_2.xlsx",
+        frame = pd.read_excel(out / "results_summary" / "results_summary_diabetes_5_2.xlsx",
                               sheet_name="simulations")
         return frame.filter(regex="mse|^l[12]_|seed|hls_fits")
 
@@ -119,7 +121,7 @@ def test_script_runs_from_another_directory(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "results_summary" / "results_summary_3_1.xlsx").exists()
+    assert (tmp_path / "results_summary" / "results_summary_diabetes_3_1.xlsx").exists()
     assert "simulations" in result.stderr  # the progress bar
 
 

@@ -19,6 +19,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
 
@@ -34,11 +35,11 @@ LOSSES = ["sampler", "simulation", "seed", "l1_optuna", "l2_optuna", "l1_hls", "
 #: Quick runs, in this process: 6 units.
 QUICK = ["--dataset", "diabetes", "--trials", "5", "--simulations", "3", "--samplers",
          "random", "tpe", "--seed", "7", "--no-progress"]
-QUICK_TAG = "5_3"
+QUICK_TAG = "diabetes_5_3"
 #: Runs long enough to be killed part way: 4 units of 150 TPE trials.
 SLOW = ["--dataset", "diabetes", "--trials", "150", "--simulations", "4", "--samplers", "tpe",
         "--seed", "11", "--no-progress"]
-SLOW_TAG = "150_4"
+SLOW_TAG = "diabetes_150_4"
 
 
 def _losses(out: Path, tag: str) -> pd.DataFrame:
@@ -416,10 +417,10 @@ COOPERATING = textwrap.dedent("""
     import experiment.execution as execution
     real = execution.run_unit
 
-    def logged(splits, config, sampler, simulation, seed):
+    def logged(splits, config, sampler, simulation, seed, *rest):
         with open({log!r}, "a") as handle:
             handle.write(f"{{os.getpid()}} {{sampler}} {{simulation}}\\n")
-        return real(splits, config, sampler, simulation, seed)
+        return real(splits, config, sampler, simulation, seed, *rest)
 
     execution.run_unit = logged
     from experiment.cli import main
@@ -444,3 +445,26 @@ def test_two_runs_in_one_directory_never_compute_a_unit_twice(tmp_path, capsys,
     assert len({pid for pid, _, _ in computed}) == 2, "both runs must have computed"
     pd.testing.assert_frame_equal(_losses(out, SLOW_TAG), slow_reference)
     assert not list(out.glob("runs/*/claims/*.lock"))  # claims of finished units removed
+    journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
+        str(next(out.glob("runs/*/studies.journal")))))
+    names = sorted(s.study_name for s in journal.get_all_studies())
+    assert names == [f"tpe_{i:04d}" for i in range(4)]  # one writer at a time: not torn
+
+
+@pytest.mark.parametrize("extra", [[], ["--refiners", "path"]], ids=["plain", "refiners"])
+def test_the_preflight_knows_every_file_the_outputs_write(extra, tmp_path, capsys):
+    from experiment.cli import build_parser
+    from experiment.config import RunConfig
+    from experiment.preflight import planned_outputs
+
+    out = tmp_path / "out"
+    argv = [*QUICK, "--n-jobs", "1", "--output-dir", str(out), *extra]
+    assert main(argv) == 0
+    written = {p for folder in ("results_summary", "figures", "models")
+               for p in (out / folder).iterdir()}
+    args = build_parser(trials=100, simulations=50, dataset="house_price",
+                        samplers=("random",), seed=0).parse_args(argv)
+    config = RunConfig(dataset=args.dataset, samplers=tuple(args.samplers),
+                       n_trials=args.trials, n_simulations=args.simulations, seed=args.seed,
+                       refiners=tuple(args.refiners))
+    assert set(planned_outputs(config, out)) == written

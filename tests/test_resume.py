@@ -30,7 +30,7 @@ def _argv(out: Path, *extra: str) -> list[str]:
 
 
 def _simulations(out: Path) -> pd.DataFrame:
-    return pd.read_excel(out / "results_summary" / "results_summary_40_6.xlsx",
+    return pd.read_excel(out / "results_summary" / "results_summary_diabetes_40_6.xlsx",
                          sheet_name="simulations")
 
 
@@ -102,7 +102,8 @@ def test_corrupt_unit_file_is_recomputed(tmp_path, capsys):
 
 
 def _summary(out: Path) -> pd.DataFrame:
-    summary = pd.read_excel(out / "results_summary" / "results_summary_4_2.xlsx", index_col=0)
+    summary = pd.read_excel(out / "results_summary" / "results_summary_diabetes_4_2.xlsx",
+                            index_col=0)
     return summary.filter(like="Losses")
 
 
@@ -114,6 +115,6 @@ def test_same_command_same_losses(tmp_path, n_jobs):
         argv = ["--dataset", "diabetes", "--trials", "5", "--simulations", "2", "--samplers",
                 "tpe", "qmc", "--n-jobs", n_jobs, "--output-dir", str(out), "--no-progress"]
         assert main(argv) == 0
-        frames.append(pd.read_excel(out / "results_summary" / "results_summary_5_2.xlsx",
+        frames.append(pd.read_excel(out / "results_summary" / "results_summary_diabetes_5_2.xlsx",
                                     sheet_name="simulations")[LOSS_COLUMNS])
     pd.testing.assert_frame_equal(*frames)

@@ -26,9 +26,11 @@ from utils.statistics import mean_ci95
 
 __all__ = [
     "PAPER_COLUMNS",
+    "SCIENTIFIC_FORMAT",
     "SHEET_SETTINGS",
     "SHEET_SIMULATIONS",
     "SHEET_SUMMARY",
+    "SUMMARY_INDEX_HEADER",
     "summary_filename",
     "summary_table",
     "write_summary_workbook",
@@ -52,6 +54,11 @@ PAPER_COLUMNS: Mapping[str, str] = MappingProxyType(
 SHEET_SUMMARY = "summary"
 SHEET_SIMULATIONS = "simulations"
 SHEET_SETTINGS = "settings"
+#: Header of the summary sheet's first column (the row labels).
+SUMMARY_INDEX_HEADER = "statistic"
+#: Excel number format of the summary's numbers and of the simulations' losses:
+#: scientific, seven significant digits (the cells keep every digit).
+SCIENTIFIC_FORMAT = "0.000000E+00"
 
 _MEAN_SUFFIX = "_Mean"
 _CI_SUFFIX = "_95% CI"
@@ -64,8 +71,8 @@ _ILLEGAL_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _EXCEL_CELL_MAX_CHARACTERS = 32_767
 
 
-def summary_filename(n_trials: int, n_simulations: int) -> str:
-    """File name of the summary workbook, as the paper names it.
+def summary_filename(n_trials: int, n_simulations: int, dataset: str | None = None) -> str:
+    """File name of the summary workbook: the paper's name, with the data set.
 
     Parameters
     ----------
@@ -73,13 +80,18 @@ def summary_filename(n_trials: int, n_simulations: int) -> str:
         Optuna trials per study (the paper: 100).
     n_simulations : int
         Studies per sampler (the paper: 50).
+    dataset : str, optional
+        A label of the data set (e.g. "house_price"), so that runs on two data sets can
+        share an output directory.
 
     Returns
     -------
     name : str
-        ``"results_summary_{n_trials}_{n_simulations}.xlsx"``.
+        ``"results_summary_{dataset}_{n_trials}_{n_simulations}.xlsx"``, or the paper's
+        ``"results_summary_{n_trials}_{n_simulations}.xlsx"`` without a dataset.
     """
-    return f"results_summary_{int(n_trials)}_{int(n_simulations)}.xlsx"
+    label = "" if dataset is None else f"{dataset}_"
+    return f"results_summary_{label}{int(n_trials)}_{int(n_simulations)}.xlsx"
 
 
 def summary_table(simulations: pd.DataFrame, samplers: Sequence[str]) -> pd.DataFrame:
@@ -112,7 +124,9 @@ def summary_table(simulations: pd.DataFrame, samplers: Sequence[str]) -> pd.Data
     -----
     Every row of a sampler counts; see `utils.statistics.mean_ci95`. A nan (a failed
     unit) makes that sampler's mean and CI nan in that column; with a single simulation
-    the CI is nan ("not computable").
+    the CI is nan ("not computable"). When every simulation gives the same number (the
+    grid sampler's, QMC's) the mean is that number and the CI exactly 0, not the
+    rounding residue of a standard deviation (such as 6.7e-08 on means of 1e8).
     """
     if len(samplers) == 0:
         raise ValueError("summary_table: no samplers given")
@@ -141,6 +155,8 @@ def summary_table(simulations: pd.DataFrame, samplers: Sequence[str]) -> pd.Data
         for ours in PAPER_COLUMNS.values():
             values = units[ours].to_numpy(dtype=np.float64, na_value=np.nan)
             mean, ci95 = mean_ci95(values)
+            if values.size >= 2 and np.all(values == values[0]):
+                mean, ci95 = float(values[0]), 0.0  # identical runs: no spread at all
             means.append(mean)
             cis.append(ci95)
         rows[f"{sampler}{_MEAN_SUFFIX}"] = means
@@ -161,12 +177,14 @@ def write_summary_workbook(
 
     Sheets, in order:
 
-    1. ``summary``: `summary` with its index as the first column under an empty header
-       cell, so ``pd.read_excel(path, index_col=0)`` gives the table back. nan cells
-       (a CI that is not computable with one simulation, or a failed unit) are left
-       empty; the settings sheet says why.
+    1. ``summary``: `summary` with its index as the first column under the header
+       `SUMMARY_INDEX_HEADER` ("statistic"), so ``pd.read_excel(path, index_col=0)``
+       gives the table back (index named "statistic"). Numbers in `SCIENTIFIC_FORMAT`.
+       nan cells (a CI that is not computable with one simulation, or a failed unit)
+       are left empty; the settings sheet says why.
     2. ``simulations``: `simulations`, all columns in order, without the index. Cells
        holding lists, dicts or tuples are written as JSON text; nan as empty cells.
+       Loss columns (names containing "_mse") in `SCIENTIFIC_FORMAT`.
     3. ``settings``: two columns ``setting`` and ``value``, one row per item of
        `settings`, in its order (values written as text).
     4. Each of `extra_sheets`, in its order, without the index.
@@ -200,6 +218,7 @@ def write_summary_workbook(
         When an extra sheet name is invalid or repeats one of the sheets above.
     """
     target = Path(path)
+    summary = summary.rename_axis(SUMMARY_INDEX_HEADER)
     sheets = {
         SHEET_SUMMARY: (summary, True),
         SHEET_SIMULATIONS: (_cells_as_text(simulations), False),
@@ -235,10 +254,25 @@ def _workbook_bytes(sheets: Mapping[str, tuple[pd.DataFrame, bool]]) -> bytes:
     writer = pd.ExcelWriter(buffer, engine="openpyxl")
     for name, (frame, with_index) in sheets.items():
         frame.to_excel(writer, sheet_name=name, index=with_index)
-        _text_cells_as_text(writer.sheets[name])
-        _tidy_sheet(writer.sheets[name], freeze="B2" if with_index else "A2")
+        worksheet = writer.sheets[name]
+        _text_cells_as_text(worksheet)
+        if name == SHEET_SUMMARY:
+            _number_format(worksheet, range(2, 2 + frame.shape[1]))
+        elif name == SHEET_SIMULATIONS:
+            _number_format(worksheet, [i + 1 for i, column in enumerate(frame.columns)
+                                       if "_mse" in str(column)])
+        _tidy_sheet(worksheet, freeze="B2" if with_index else "A2")
     writer.close()
     return buffer.getvalue()
+
+
+def _number_format(worksheet: Any, columns: Any) -> None:
+    """`SCIENTIFIC_FORMAT` on the numeric cells (header row excluded) of the given
+    1-based columns."""
+    for column in columns:
+        for (cell,) in worksheet.iter_rows(min_row=2, min_col=column, max_col=column):
+            if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                cell.number_format = SCIENTIFIC_FORMAT
 
 
 def _settings_frame(settings: Mapping[str, str]) -> pd.DataFrame:
@@ -314,5 +348,5 @@ def _display(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and math.isfinite(value):
-        return f"{value:.10g}"
+        return f"{value:.6E}"  # as SCIENTIFIC_FORMAT shows it, or wider than the text
     return str(value)

@@ -87,6 +87,7 @@ def plot_sampler_losses(
     path: str | os.PathLike[str],
     target_units: str = "target units",
     dpi: int = 120,
+    dataset: str | None = None,
 ) -> Path:
     """Draw one sampler's incumbent losses over the trials and the HLS losses; save a PNG.
 
@@ -119,6 +120,8 @@ def plot_sampler_losses(
         Units of the target, for the y label ``MSE (target_units^2)``; e.g. "dollars".
     dpi : int, default 120
         Resolution of the PNG.
+    dataset : str, optional
+        Name of the data set, at the start of the title.
 
     Returns
     -------
@@ -157,8 +160,9 @@ def plot_sampler_losses(
     axes[0].legend(loc="best", fontsize="small")
     trial_word = "trial" if n_trials == 1 else "trials"
     simulation_word = "simulation" if n_simulations == 1 else "simulations"
+    prefix = "" if dataset is None else f"{dataset}, "
     figure.suptitle(
-        f"{sampler} sampler: incumbent after each of {n_trials} Optuna {trial_word}, "
+        f"{prefix}{sampler} sampler: incumbent after each of {n_trials} Optuna {trial_word}, "
         f"then HLS ({n_simulations} {simulation_word})"
     )
     return write_atomic(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi))

@@ -16,6 +16,13 @@ from hyper_local_search.refiners.hypergradient_descent import refine_hypergradie
 from hyper_local_search.refiners.optuna_continue import refine_optuna_continue
 from hyper_local_search.refiners.random_local import refine_random_local
 
+__all__ = [
+    "REFINER_NAMES",
+    "RefinerResult",
+    "RefinerStart",
+    "make_refiner",
+]
+
 #: Every refiner, in the order of the comparison sheet.
 REFINER_NAMES = ("hls", "hls-exact", "optuna-continue", "random-local", "hypergradient", "path")
 

@@ -20,6 +20,16 @@ import numpy as np
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 from optuna_training.search_space import SearchSpace
 
+__all__ = [
+    "HYPERPARAMETER_FLOOR",
+    "BudgetExhausted",
+    "BudgetedObjective",
+    "Refiner",
+    "RefinerResult",
+    "RefinerStart",
+    "result_from",
+]
+
 #: Hyperparameters are kept at or above this floor (the paper's).
 HYPERPARAMETER_FLOOR = 1e-10
 

@@ -48,6 +48,15 @@ from hyper_local_search.refiners.base import (
     result_from,
 )
 
+__all__ = [
+    "ALPHA_RANGE",
+    "L1_RATIOS",
+    "MIN_ALPHAS_PER_RATIO",
+    "NAME",
+    "plan_grids",
+    "refine_path",
+]
+
 NAME = "path"
 
 #: l1_ratio values of the paths (see the module docstring).

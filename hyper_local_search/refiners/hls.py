@@ -15,6 +15,12 @@ from hyper_local_search.refiners.base import (
     result_from,
 )
 
+__all__ = [
+    "HLS_EXACT_MAX_STEPS",
+    "refine_hls",
+    "refine_hls_exact",
+]
+
 #: Most steps of the multi-step exact HLS refiner (the budget usually ends it first).
 HLS_EXACT_MAX_STEPS = 10
 

@@ -47,6 +47,17 @@ from hyper_local_search.refiners.base import (
 )
 from optuna_training.elastic_net import ElasticNetFit
 
+__all__ = [
+    "ARMIJO_C",
+    "GROW",
+    "INITIAL_STEP",
+    "MIN_STEP",
+    "NAME",
+    "SHRINK",
+    "log_hypergradient",
+    "refine_hypergradient",
+]
+
 NAME = "hypergradient"
 
 #: Length of the first trial step in natural-log units of (l1, l2).

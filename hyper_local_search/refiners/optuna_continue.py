@@ -16,6 +16,11 @@ from hyper_local_search.refiners.base import (
     result_from,
 )
 
+__all__ = [
+    "NAME",
+    "refine_optuna_continue",
+]
+
 NAME = "optuna-continue"
 
 

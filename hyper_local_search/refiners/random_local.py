@@ -47,6 +47,17 @@ from hyper_local_search.refiners.base import (
     result_from,
 )
 
+__all__ = [
+    "DAMPING",
+    "INITIAL_STEP",
+    "MAX_STEP",
+    "MIN_STEP",
+    "NAME",
+    "TARGET_SUCCESS_RATE",
+    "adapt_step",
+    "refine_random_local",
+]
+
 NAME = "random-local"
 
 #: Starting standard deviation of a step, in natural-log units of l1 and l2.

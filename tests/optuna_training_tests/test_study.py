@@ -6,7 +6,6 @@ from optuna_training.samplers import SAMPLER_NAMES, make_sampler
 from optuna_training.search_space import PAPER_SPACE, SearchSpace
 from optuna_training.study import run_study
 from tests.conftest import problem_of
-from utils.errors import InputError
 
 
 def _study(s, sampler, seed=0, n_trials=12, space=PAPER_SPACE):
@@ -71,7 +70,7 @@ def test_grid_axis_resolution():
 
 
 def test_unknown_sampler():
-    with pytest.raises(InputError, match=r"unknown sampler 'cmaes'; choose from random, tpe"):
+    with pytest.raises(ValueError, match=r"unknown sampler 'cmaes'; choose from random, tpe"):
         make_sampler("cmaes", 0, n_trials=10, space=PAPER_SPACE)
 
 

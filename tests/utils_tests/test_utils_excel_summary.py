@@ -13,6 +13,7 @@ from utils import atomic_io
 from utils.errors import InputError
 from utils.excel_summary import (
     PAPER_COLUMNS,
+    SCIENTIFIC_FORMAT,
     summary_filename,
     summary_table,
     write_summary_workbook,
@@ -113,6 +114,21 @@ def test_summary_table_reports_missing_sampler_and_column():
 
 def test_summary_filename():
     assert summary_filename(100, 50) == "results_summary_100_50.xlsx"
+    assert summary_filename(100, 50, "house_price") == "results_summary_house_price_100_50.xlsx"
+
+
+def test_identical_runs_have_a_ci_of_exactly_zero():
+    # The mean of 50 copies of x is not x in floating point, so the sample standard
+    # deviation of identical values is a rounding residue (here 1.2e-7 on 8.5e8, the
+    # published grid row's validation mean) unless it is recognised as no spread at all.
+    x = 853529875.5577351
+    values = np.full(50, x)
+    assert np.std(values, ddof=1) > 0  # the residue that the table must not show
+    frame = pd.DataFrame({"sampler": ["grid"] * 50,
+                          **{ours: values for ours in PAPER_COLUMNS.values()}})
+    summary = summary_table(frame, ["grid"])
+    assert (summary.loc["grid_95% CI"] == 0.0).all()
+    assert (summary.loc["grid_Mean"] == x).all()
 
 
 def _write(path: Path, simulations: pd.DataFrame | None = None) -> Path:
@@ -129,9 +145,21 @@ def test_workbook_round_trip(tmp_path):
     assert path == tmp_path / "results_summary_10_2.xlsx"
 
     assert pd.ExcelFile(path).sheet_names == ["summary", "simulations", "settings", "lp"]
-    assert load_workbook(path)["summary"]["A1"].value is None  # empty index header cell
+    sheet = load_workbook(path)["summary"]
+    assert [cell.value for cell in sheet[1]] == ["statistic", *PAPER_COLUMNS]  # every header
+    # Numbers in scientific format (the cell keeps every digit).
+    assert sheet["B2"].number_format == SCIENTIFIC_FORMAT == "0.000000E+00"
+    assert all(cell.number_format == SCIENTIFIC_FORMAT for row in sheet.iter_rows(min_row=2,
+               min_col=2) for cell in row)
+    simulations_sheet = load_workbook(path)["simulations"]
+    header = [cell.value for cell in simulations_sheet[1]]
+    assert simulations_sheet.cell(2, header.index("val_mse_hls") + 1).number_format == (
+        SCIENTIFIC_FORMAT)
+    assert simulations_sheet.cell(2, header.index("seed") + 1).number_format == "General"
 
     summary = pd.read_excel(path, index_col=0)
+    assert summary.index.name == "statistic"
+    summary = summary.rename_axis(None)
     pd.testing.assert_frame_equal(summary, summary_table(simulations, SAMPLERS))
     reference = _reference()
     pd.testing.assert_index_equal(summary.index, reference.index)

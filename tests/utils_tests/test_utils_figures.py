@@ -100,3 +100,24 @@ def test_plot_rejects_mismatched_inputs(tmp_path):
     with pytest.raises(ValueError, match="no simulation"):
         plot_sampler_losses([], [], sampler="tpe", n_trials=5, path=tmp_path / "x.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_title_names_the_data_set_and_axes_carry_its_units(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    drawn = []
+    savefig = Figure.savefig
+
+    def keep(figure, *args, **kwargs):
+        drawn.append(figure)
+        return savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    rng = np.random.default_rng(1)
+    histories = [_history(rng, 20) for _ in range(3)]
+    plot_sampler_losses(histories, [_hls(rng) for _ in histories], sampler="tpe", n_trials=20,
+                        path=tmp_path / "tpe.png", target_units="dollars",
+                        dataset="house_price")
+    (figure,) = drawn
+    assert figure.get_suptitle().startswith("house_price, tpe sampler: incumbent after each")
+    assert [axis.get_ylabel() for axis in figure.axes] == ["MSE (dollars$^2$)"] * 3

@@ -27,14 +27,17 @@ file order of their source column. The published CSVs label rows by position
 sign that the authors turned the frames into arrays after imputation.
 
 If the table is missing it is downloaded once from OpenML (dataset 42165, the
-same table) and saved in Kaggle's layout; offline, an `InputError` says where
-to put the file.
+same table) and saved in Kaggle's layout; offline, or when the server does not
+answer within `DOWNLOAD_TIMEOUT_SECONDS`, an `InputError` says in one line which
+file to put where.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +48,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from datasets.splits import Splits
+from utils.atomic_io import WriteError, write_atomic
 from utils.errors import InputError
 
 #: Where the loader looks for Kaggle's train.csv when no path is given.
@@ -71,6 +75,9 @@ VAL_FRACTION = 0.2
 SPLIT_RANDOM_STATE = 42
 KNN_NEIGHBORS = 10
 _REQUIRED_COLUMNS = (*DROPPED_COLUMNS, *MISSING_AS_LEVEL, TARGET)
+#: The whole download (every request and the transfer) must end within this many
+#: seconds; a server that accepts and never answers is given up on then.
+DOWNLOAD_TIMEOUT_SECONDS = 15.0
 
 
 def load_house_price(path: str | os.PathLike[str] | None = None) -> Splits:
@@ -122,6 +129,11 @@ def read_house_price_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if path.is_dir():
         raise InputError(
             f"{path} is a directory; give the path of Kaggle's House Prices train.csv."
+        )
+    if path.exists() and not path.is_file():
+        raise InputError(
+            f"{path} is not a regular file (a pipe, socket or device); put Kaggle's House "
+            "Prices train.csv there."
         )
     try:
         raw = pd.read_csv(path)
@@ -218,12 +230,13 @@ def download_house_price(path: str | os.PathLike[str]) -> Path:
     Raises
     ------
     InputError
-        If OpenML cannot be reached (offline) or the file cannot be written;
-        the message says which file to put where.
+        If OpenML cannot be reached (offline), does not answer within
+        `DOWNLOAD_TIMEOUT_SECONDS`, or the file cannot be written; the one-line
+        message says which file to put where.
     """
     path = Path(path)
     try:
-        bunch = fetch_openml(data_id=OPENML_DATA_ID, as_frame=True)
+        bunch = _fetch_within(DOWNLOAD_TIMEOUT_SECONDS)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
@@ -234,19 +247,44 @@ def download_house_price(path: str | os.PathLike[str]) -> Path:
     if frame is None:
         frame = pd.concat([bunch.data, bunch.target], axis=1)
     table = openml_to_kaggle_layout(frame)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(tmp, index=False, na_rep="NA", lineterminator="\n")
-        os.replace(tmp, path)
+        write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, na_rep="NA",
+                                                    lineterminator="\n"))
     except OSError as exc:
+        reason = str(exc) if isinstance(exc, WriteError) else (exc.strerror or str(exc))
         raise InputError(
-            f"could not save the downloaded table at {path} ({exc.strerror or exc}); "
+            f"could not save the downloaded table at {path} ({reason}); "
             f"put Kaggle's House Prices train.csv (1460 rows) there yourself."
         ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
+
+
+def _fetch_within(seconds: float):
+    """``fetch_openml`` of the table, or TimeoutError once ``seconds`` have passed.
+
+    scikit-learn's download has no timeout of its own (a server that accepts and never
+    answers would block for ever), so it runs on a daemon thread that is abandoned at
+    the deadline. One retry, without scikit-learn's multi-line retry warnings.
+    """
+    outcome = {}
+
+    def fetch() -> None:
+        try:
+            outcome["bunch"] = fetch_openml(data_id=OPENML_DATA_ID, as_frame=True, n_retries=1,
+                                            delay=0.5)
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="A network error occurred")
+        thread = threading.Thread(target=fetch, name="openml-download", daemon=True)
+        thread.start()
+        thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["bunch"]
 
 
 def openml_to_kaggle_layout(frame: pd.DataFrame) -> pd.DataFrame:

@@ -13,8 +13,10 @@ from typing import NoReturn
 
 from datasets.registry import DATASET_NAMES, load_dataset
 from experiment.config import BACKENDS, BUDGET_AS_HLS, DEFAULT_BUDGET, RunConfig
+from experiment.console import one_line, one_line_faults
 from experiment.execution import run
 from experiment.journal import JOURNAL_NAME
+from experiment.preflight import check_output_paths
 from experiment.reference import run_references
 from experiment.report import paper_summary, run_settings, summary_text, write_outputs
 from experiment.store import open_store
@@ -24,6 +26,7 @@ from hyper_local_search.refiners import REFINER_NAMES
 from optuna_training.elastic_net import SOLVER_NAMES
 from optuna_training.samplers import SAMPLER_NAMES, TPE_VARIANTS
 from optuna_training.search_space import SEARCH_SPACES
+from utils.atomic_io import WriteError
 from utils.errors import InputError
 from utils.progress import Progress
 
@@ -170,6 +173,14 @@ def effective_command(parser: argparse.ArgumentParser, args: argparse.Namespace)
 
 
 def _check_output_dir(path: Path) -> None:
+    try:
+        _check_output_dir_exists(path)
+    except OSError as error:  # e.g. a name too long for the file system
+        raise InputError(f"--output-dir {path} cannot be used ({error.strerror}); choose "
+                         "another directory.") from None
+
+
+def _check_output_dir_exists(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise InputError(f"--output-dir {path} is a file; give a directory.")
     probe = path
@@ -183,6 +194,7 @@ def _check_output_dir(path: Path) -> None:
                          "choose another directory.")
 
 
+@one_line_faults
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -228,6 +240,7 @@ def main(
             resplit=args.resplit,
         )
         _check_output_dir(args.output_dir)
+        check_output_paths(config, args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
         what = (f"replaying {config.starts}" if config.starts is not None
                 else f"{config.n_trials} trials")
@@ -253,9 +266,6 @@ def main(
 
             units = run(config, splits, store=store, on_unit_done=advance)
         wall = time.perf_counter() - start
-        for path in store.corrupt:
-            print(f"warning: {path} could not be read; that unit was computed again.",
-                  file=sys.stderr)
         settings = run_settings(
             config, command=command, dataset_description=splits.description, wall_seconds=wall
         )
@@ -265,7 +275,13 @@ def main(
         paths = write_outputs(units, config, settings, args.output_dir, splits.feature_names,
                               references=references)
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        return 2
+    except WriteError as error:
+        message = one_line(error).rstrip(".") + "."
+        if store is not None and "kept in" not in message:
+            message += f" The finished units are kept in {store.directory}; run it again."
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         kept = "" if store is None else f": the finished units are kept in {store.directory}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from experiment.guards import check_counts
 from hyper_local_search.hls_step import FORMULATIONS, LINE_SEARCHES
 from hyper_local_search.refiners import REFINER_NAMES
 from optuna_training.elastic_net import SOLVER_NAMES
@@ -137,6 +138,9 @@ class RunConfig:
             raise InputError(f"--simulations must be at least 1, got {self.n_simulations}.")
         if self.n_jobs == 0:
             raise InputError("--n-jobs must not be 0; use a positive count or -1 for all cores.")
+        if self.n_jobs < -1:
+            raise InputError(f"--n-jobs must be a positive count or -1 for all cores, got "
+                             f"{self.n_jobs}.")
         if self.line_search not in LINE_SEARCHES:
             raise InputError(
                 f"unknown line search {self.line_search!r}; choose from "
@@ -205,3 +209,6 @@ class RunConfig:
                 f"unknown solver {self.solver!r}; choose from {', '.join(SOLVER_NAMES)} "
                 "(--solver)."
             )
+        check_counts(n_trials=self.n_trials, n_simulations=self.n_simulations,
+                     n_samplers=len(self.samplers), n_refiners=len(set(self.refiners) - {"hls"}),
+                     budget=self.budget)

@@ -16,6 +16,7 @@ from experiment.config import RunConfig
 from experiment.execution import run
 from experiment.journal import JOURNAL_NAME, study_name
 from experiment.store import open_store
+from utils.run_store import content_checksum
 
 N_TRIALS = 12
 
@@ -109,8 +110,10 @@ def test_units_stored_without_trial_values_are_skipped(tmp_path):
     _, path = _run(tmp_path, 1)
     path.unlink()
     for unit_file in (path.parent / "units").glob("*.json"):
-        payload = json.loads(unit_file.read_text())
-        del payload["trial_values"]
-        unit_file.write_text(json.dumps(payload))
+        envelope = json.loads(unit_file.read_text())  # a unit as older code stored it:
+        del envelope["unit"]["trial_values"]  # no trial values (checksum made to match)
+        envelope["checksum"] = content_checksum({"key": envelope["key"],
+                                                 "unit": envelope["unit"]})
+        unit_file.write_text(json.dumps(envelope))
     _run(tmp_path, 1)
     assert _studies(path) == {}

@@ -8,3 +8,12 @@ class InputError(ValueError):
 
     The command line prints it to stderr without a traceback and exits with status 2.
     """
+
+
+class RunWarning(UserWarning):
+    """Something a user should know, in one line, that does not stop the run.
+
+    Examples: a unit file that failed its checks and was set aside, a CSV read with
+    decimal commas, more workers asked for than there are cores. The command line prints
+    each as ``warning: ...`` on one line of stderr.
+    """

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -64,6 +65,10 @@ _CI_SUFFIX = "_95% CI"
 _EXCEL_SHEET_NAME_MAX = 31
 _EXCEL_SHEET_NAME_FORBIDDEN = frozenset("[]:*?/\\")
 _MAX_COLUMN_WIDTH = 60
+#: Characters that XML (so .xlsx) cannot hold; written as ``\x..`` escapes instead.
+_ILLEGAL_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Longest text an Excel cell holds.
+_EXCEL_CELL_MAX_CHARACTERS = 32_767
 
 
 def summary_filename(n_trials: int, n_simulations: int, dataset: str | None = None) -> str:
@@ -250,6 +255,7 @@ def _workbook_bytes(sheets: Mapping[str, tuple[pd.DataFrame, bool]]) -> bytes:
     for name, (frame, with_index) in sheets.items():
         frame.to_excel(writer, sheet_name=name, index=with_index)
         worksheet = writer.sheets[name]
+        _text_cells_as_text(worksheet)
         if name == SHEET_SUMMARY:
             _number_format(worksheet, range(2, 2 + frame.shape[1]))
         elif name == SHEET_SIMULATIONS:
@@ -273,18 +279,19 @@ def _settings_frame(settings: Mapping[str, str]) -> pd.DataFrame:
     """Two text columns ``setting`` and ``value``, one row per item, in order."""
     return pd.DataFrame(
         {
-            "setting": [str(key) for key in settings],
-            "value": [str(value) for value in settings.values()],
+            "setting": [_safe_text(str(key)) for key in settings],
+            "value": [_safe_text(str(value)) for value in settings.values()],
         },
         dtype=object,
     )
 
 
 def _cells_as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of `frame` with list, tuple and dict cells as JSON text (Excel holds scalars)."""
+    """Copy of `frame` with list, tuple and dict cells as JSON text (Excel holds scalars),
+    and text a cell can hold (see `_safe_text`)."""
     frame = frame.copy()
     for column in frame.columns:
-        if frame[column].dtype != object:
+        if frame[column].dtype != object and not pd.api.types.is_string_dtype(frame[column]):
             continue
         frame[column] = frame[column].map(_cell_as_text)
     return frame
@@ -292,8 +299,31 @@ def _cells_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _cell_as_text(value: Any) -> Any:
     if isinstance(value, list | tuple | dict | np.ndarray):
-        return json.dumps(to_json_compatible(value), allow_nan=False)
+        return _safe_text(json.dumps(to_json_compatible(value), allow_nan=False))
+    if isinstance(value, str):
+        return _safe_text(value)
     return value
+
+
+def _safe_text(text: str) -> str:
+    """``text`` as a cell can hold it: XML-illegal characters escaped, cut at Excel's limit."""
+    text = _ILLEGAL_IN_XLSX.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    if len(text) > _EXCEL_CELL_MAX_CHARACTERS:
+        marker = " ... (cut at Excel's cell limit)"
+        text = text[: _EXCEL_CELL_MAX_CHARACTERS - len(marker)] + marker
+    return text
+
+
+def _text_cells_as_text(worksheet: Any) -> None:
+    """Every text cell stays text: nothing a user typed ("=HYPERLINK(...)") becomes a formula.
+
+    openpyxl turns any string that starts with "=" into a formula; no cell of ours is
+    one, so each such cell is set back to a string (written as an inline string).
+    """
+    for row in worksheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def _check_sheet_name(name: str, *, taken: Mapping[str, Any]) -> None:

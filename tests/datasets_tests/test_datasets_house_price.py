@@ -114,7 +114,7 @@ def test_download_saves_kaggle_layout_once(tmp_path, monkeypatch, splits):
     monkeypatch.setattr(house_price, "fetch_openml", fake_fetch_openml)
     path = tmp_path / "sub" / "train.csv"
     downloaded = load_house_price(path)
-    assert calls == [{"data_id": 42165, "as_frame": True}]
+    assert calls == [{"data_id": 42165, "as_frame": True, "n_retries": 1, "delay": 0.5}]
     assert path.is_file()
     assert [p.name for p in path.parent.iterdir()] == ["train.csv"]  # no temporary left
     pd.testing.assert_frame_equal(pd.read_csv(path), pd.read_csv(DEFAULT_PATH))

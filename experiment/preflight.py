@@ -42,6 +42,7 @@ def planned_outputs(config: RunConfig, output_dir: Path) -> list[Path]:
     paths += [output_dir / "figures" / f"losses_{s}_{tag}.png" for s in config.samplers]
     if config.refiners:
         paths += [output_dir / "figures" / f"landscape_{s}_{tag}.png" for s in config.samplers]
+        paths += [output_dir / "figures" / f"changes_{s}_{tag}.png" for s in config.samplers]
     return paths
 
 

@@ -207,6 +207,20 @@ def test_converged_warm_start_gives_the_cold_model(paper_house_price):
         assert problem.val_mse(warm) == pytest.approx(problem.val_mse(cold), rel=1e-7)
 
 
+def test_a_warm_start_a_tiny_step_away_still_moves():
+    # At a step of 5e-9 in l1 the old minimiser's gap at the new point is below the gap
+    # formula's rounding, yet the new minimiser is 1.6e-7 away: the polish must move
+    # there (the cold fit's answer), not hand the start back.
+    from datasets.registry import load_dataset
+
+    problem = _problem(load_dataset("simulation"), solver="converged")
+    start = problem.fit(0.5, 0.05)
+    cold = problem.fit(0.5 + 5e-9, 0.05)
+    warm = problem.fit(0.5 + 5e-9, 0.05, coef_init=start.coef)
+    assert np.abs(cold.coef - start.coef).max() > 1e-7
+    np.testing.assert_allclose(warm.coef, cold.coef, rtol=0, atol=1e-11)
+
+
 def test_a_stall_is_reported_not_hidden(paper_house_price, monkeypatch):
     # With its exact solves switched off the solver has only coordinate descent, which
     # crawls at (1, 1e-10) on the collinear house-price dummies: 50 epochs end above the

@@ -221,6 +221,18 @@ def test_a_warm_start_a_tiny_step_away_still_moves():
     np.testing.assert_allclose(warm.coef, cold.coef, rtol=0, atol=1e-11)
 
 
+def test_cold_and_warm_agree_on_the_near_singular_l2_floor(paper_house_price):
+    # At (101.97, 1e-10) the support's Gram block is near-singular (collinear one-hot
+    # columns): the LARS answer has a gap of 1e-12 yet lies 1e-3 from the minimiser,
+    # 1.6e-5 off in validation MSE. Every point within the target is polished, so a
+    # cold fit and one warm-started from a neighbour give the same model.
+    problem = _problem(paper_house_price, solver="converged")
+    for l1 in (101.985679, 101.97):
+        cold = problem.fit(l1, 1e-10)
+        warm = problem.fit(l1, 1e-10, coef_init=problem.fit(0.999 * l1, 1e-10).coef)
+        assert problem.val_mse(warm) == pytest.approx(problem.val_mse(cold), rel=1e-9)
+
+
 def test_a_stall_is_reported_not_hidden(paper_house_price, monkeypatch):
     # With its exact solves switched off the solver has only coordinate descent, which
     # crawls at (1, 1e-10) on the collinear house-price dummies: 50 epochs end above the

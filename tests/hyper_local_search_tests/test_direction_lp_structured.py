@@ -4,7 +4,7 @@ The structured method solves the LP over (d_lam, r = H d) by constraint generati
 the same LP, so where the optimum is a single point it must return it. The reference is
 the full LP as the authors pass it ([H; -H] rows, ``linprog``). Measured: on 400 random
 LPs (6-120 parameters) d_lam agrees to 4e-12 and the objective to 2e-12 relative; at the
-house-price starts to 2e-13. The tests ask for 1e-9 in both. Where M (the (w, b) block)
+house-price starts to 2e-13. The tests ask for 1e-10 in both, on 400 random LPs (100 seeds x 4 sizes). Where M (the (w, b) block)
 is ill-conditioned the full LP is solved instead, and the answer is the "ranged" one.
 """
 
@@ -21,8 +21,8 @@ from hyper_local_search.direction_lp import (
 )
 from optuna_training.elastic_net import ElasticNetProblem, fit_elastic_net
 
-D_LAM_ATOL = 1e-9
-OBJECTIVE_RTOL = 1e-9
+D_LAM_ATOL = 1e-10
+OBJECTIVE_RTOL = 1e-10
 #: The paper's start, the QMC sampler's, two turning to lower l1, one on the l1 floor,
 #: and the grid's (1, 1e-10), where M is singular and the full LP is solved.
 HOUSE_STARTS = [(0.47, 0.04), (0.27, 0.047), (0.9, 0.5), (0.2, 0.2), (1e-10, 0.0387),
@@ -46,7 +46,7 @@ def _assert_same_direction(structured, reference):
 
 
 @pytest.mark.parametrize("n_params", [6, 20, 50, 120])
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(100))
 def test_random_lps_give_the_reference_direction(seed, n_params):
     gradient, H = _random_lp(seed, n_params)
     structured = solve_direction_lp(gradient, H, method="structured")

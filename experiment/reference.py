@@ -10,10 +10,8 @@ does not compute it again.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
@@ -23,7 +21,6 @@ from experiment.config import RunConfig
 from experiment.unit import make_problem, unit_splits, units_of
 from hyper_local_search.reference_optimum import ReferenceOptimum, reference_optimum
 from optuna_training.elastic_net import mse
-from utils.atomic_io import write_json_atomic
 from utils.run_store import RunStore
 
 
@@ -59,19 +56,17 @@ def compute_reference(splits: Splits) -> Reference:
                                   optimum.fit.intercept))
 
 
-def _path(store: RunStore, simulation: int | None) -> Path:
-    name = "reference.json" if simulation is None else f"reference_{simulation}.json"
-    return store.directory / name
+def _name(simulation: int | None) -> str:
+    return "reference" if simulation is None else f"reference_{simulation}"
 
 
-def _load(path: Path) -> Reference | None:
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text())
-        return Reference(ReferenceOptimum.from_json(data["optimum"]), float(data["test_mse"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # recomputed
+def _from_document(data: dict) -> Reference:
+    return Reference(ReferenceOptimum.from_json(data["optimum"]), float(data["test_mse"]))
+
+
+def _load(store: RunStore, simulation: int | None) -> Reference | None:
+    """The cached reference, or None (missing, or damaged: set aside and recomputed)."""
+    return store.load_document(_name(simulation), check=_from_document)
 
 
 def run_references(config: RunConfig, splits: Splits,
@@ -97,7 +92,7 @@ def run_references(config: RunConfig, splits: Splits,
         seeds = {simulation: seed for _, simulation, seed in units_of(config)}
         wanted = {simulation: unit_splits(splits, config, seed)
                   for simulation, seed in sorted(seeds.items())}
-    found = {key: _load(_path(store, key)) for key in wanted}
+    found = {key: _load(store, key) for key in wanted}
     missing = [key for key, value in found.items() if value is None]
     if missing:
         print(f"computing the reference optimum of {len(missing)} split(s) ...",
@@ -106,8 +101,8 @@ def run_references(config: RunConfig, splits: Splits,
         computed = Parallel(n_jobs=n_jobs)(delayed(compute_reference)(wanted[key])
                                            for key in missing)
         for key, reference in zip(missing, computed, strict=True):
-            write_json_atomic(_path(store, key), {"optimum": reference.optimum.to_json(),
-                                                  "test_mse": reference.test_mse})
+            store.save_document(_name(key), {"optimum": reference.optimum.to_json(),
+                                             "test_mse": reference.test_mse})
             found[key] = reference
     return found
 

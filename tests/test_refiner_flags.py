@@ -61,7 +61,7 @@ def test_resplit_gives_each_simulation_its_own_split_and_reference(tmp_path):
     simulations = pd.read_excel(book, sheet_name="simulations")
     references = sorted(out.glob("runs/*/reference_*.json"))
     assert len(references) == 3
-    values = {json.loads(p.read_text())["optimum"]["val_mse"] for p in references}
+    values = {json.loads(p.read_text())["unit"]["optimum"]["val_mse"] for p in references}
     assert len(values) == 3  # three splits, three references
     assert refiners.groupby("simulation").reference_val_mse.nunique().eq(1).all()
     assert refiners.reference_val_mse.nunique() == 3
@@ -69,6 +69,28 @@ def test_resplit_gives_each_simulation_its_own_split_and_reference(tmp_path):
     # without --resplit: one split, one reference (another run directory)
     assert main(argv) == 0
     assert len(list(out.glob("runs/*/reference.json"))) == 1
+
+
+def test_a_damaged_reference_is_set_aside_and_computed_again(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--dataset", "diabetes", "--trials", "6", "--simulations", "1", "--samplers",
+            "random", "--refiners", "random-local", "--budget", "4", "--output-dir", str(out),
+            "--no-progress", "--n-jobs", "1"]
+    assert main(argv) == 0
+    [path] = out.glob("runs/*/reference.json")
+    first = json.loads(path.read_text())["unit"]
+    book = out / "results_summary" / "results_summary_diabetes_6_1.xlsx"
+    settings = pd.read_excel(book, sheet_name="settings", index_col=0).iloc[:, 0]
+    # the reference optimum's validation MSE, edited by hand: the checksum no longer holds
+    path.write_text(path.read_text().replace(repr(first["optimum"]["val_mse"]), "1.0", 1))
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"warning: .*reference\.json.*computed again", err), err
+    assert len(list(out.glob("runs/*/rejected/reference*.json"))) == 1
+    assert json.loads(path.read_text())["unit"] == first
+    again = pd.read_excel(book, sheet_name="settings", index_col=0).iloc[:, 0]
+    assert again["reference_val_mse"] == settings["reference_val_mse"]
 
 
 def test_refiner_runs_with_resplit_do_not_depend_on_n_jobs(tmp_path):

@@ -2,10 +2,10 @@
 
 The structured method solves the LP over (d_lam, r = H d) by constraint generation; it is
 the same LP, so where the optimum is a single point it must return it. The reference is
-the full LP as the authors pass it ([H; -H] rows, ``linprog``). Measured: on 400 random
-LPs (6-120 parameters) d_lam agrees to 4e-12 and the objective to 2e-12 relative; at the
-house-price starts to 2e-13. The tests ask for 1e-10 in both, on 400 random LPs (100 seeds x 4 sizes). Where M (the (w, b) block)
-is ill-conditioned the full LP is solved instead, and the answer is the "ranged" one.
+the full LP as the authors pass it ([H; -H] rows, ``linprog``). The tests ask for 1e-10
+in d_lam and in the objective (relative), on 400 random LPs (100 seeds x 6-120
+parameters) and at six house-price starts. Where M (the (w, b) block) is ill-conditioned
+the full LP is solved instead, and the answer is the "ranged" one.
 """
 
 import numpy as np

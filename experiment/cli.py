@@ -243,9 +243,11 @@ def main(
         check_output_paths(config, args.output_dir)
         splits = load_dataset(config.dataset, target=config.target, seed=config.seed)
         what = (f"replaying {config.starts}" if config.starts is not None
-                else f"{config.n_trials} trials")
-        print(f"{splits.description}; {len(config.samplers)} samplers x "
-              f"{config.n_simulations} simulations x {what}", file=sys.stderr)
+                else f"{config.n_trials} trial{'s' * (config.n_trials != 1)}")
+        n_samplers, n_simulations = len(config.samplers), config.n_simulations
+        print(f"{splits.description}; {n_samplers} sampler{'s' * (n_samplers != 1)} x "
+              f"{n_simulations} simulation{'s' * (n_simulations != 1)} x {what}",
+              file=sys.stderr)
         store = open_store(config, args.output_dir, fresh=args.fresh)
         n_units = len(config.samplers) * config.n_simulations
         cached = {(sampler, i) for sampler in config.samplers

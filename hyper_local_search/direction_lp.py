@@ -116,6 +116,10 @@ class Direction:
 
 
 _HIGHS_STATUS = {0: "optimal", 1: "failed", 2: "infeasible", 3: "unbounded", 4: "failed"}
+#: Seconds HiGHS may spend on one LP (they take 0.01-0.7 s here); past it the LP counts as
+#: failed (status 1, "Time limit reached") and the step keeps its start, so a solver
+#: that cycles on a near-singular LP (seen with scipy 1.13's HiGHS) cannot hang a run.
+LP_TIME_LIMIT = 60.0
 
 
 def constraint_violation(
@@ -230,9 +234,11 @@ def _solve_reference(
     b_ub = np.full(2 * n_params, CONSTRAINT_SCALE * delta)
     bounds = [(-HYPER_BOUND, HYPER_BOUND)] * n_hyper + [(-PARAM_BOUND, PARAM_BOUND)] * n_params
     if presolve is None:  # exactly the call of the first implementation
-        return linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+        return linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs",
+                       options={"time_limit": LP_TIME_LIMIT})
     return linprog(
-        c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs", options={"presolve": presolve}
+        c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs",
+        options={"presolve": presolve, "time_limit": LP_TIME_LIMIT}
     )
 
 
@@ -249,7 +255,8 @@ def _solve_ranged(
     rows = LinearConstraint(
         CONSTRAINT_SCALE * H, -CONSTRAINT_SCALE * delta, CONSTRAINT_SCALE * delta
     )
-    options = {"presolve": False if presolve is None else presolve}
+    options = {"presolve": False if presolve is None else presolve,
+               "time_limit": LP_TIME_LIMIT}
     return milp(c, constraints=rows, bounds=Bounds(-upper, upper), options=options)
 
 
@@ -300,7 +307,8 @@ def _solve_structured(
         Z = lu_solve(lu, np.eye(n_params)[:, new], trans=1, check_finite=False).T
         rows = np.vstack([rows, np.hstack([-(Z @ A), delta * Z])])
         result = milp(cost, constraints=LinearConstraint(rows, -PARAM_BOUND, PARAM_BOUND),
-                      bounds=Bounds(-upper, upper), options={"presolve": False})
+                      bounds=Bounds(-upper, upper),
+                      options={"presolve": False, "time_limit": LP_TIME_LIMIT})
         if result.status != 0 or result.x is None:
             return f"the reduced LP ended with HiGHS status {result.status}: {result.message}"
         d_lam, s = result.x[:n_hyper], result.x[n_hyper:]

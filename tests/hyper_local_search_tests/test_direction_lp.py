@@ -118,3 +118,17 @@ def test_paper_start_gives_published_direction(paper_house_price):
     # METHOD.md: about (+1, -6e-4 .. -1e-3) at the paper's starts.
     assert direction.d_lam[0] == pytest.approx(1.0, abs=1e-6)
     assert -1e-3 <= direction.d_lam[1] <= -6e-4
+
+
+@pytest.mark.parametrize("method", ["reference", "ranged"])
+def test_an_lp_past_its_time_limit_fails_instead_of_hanging(method, monkeypatch):
+    # A HiGHS that cycles (scipy 1.13's did on a near-singular house-price LP) stops at
+    # LP_TIME_LIMIT and the LP counts as failed: the step keeps its start.
+    monkeypatch.setattr(direction_lp, "LP_TIME_LIMIT", 0.0)
+    rng = np.random.default_rng(0)
+    gradient, H = rng.normal(size=40), rng.normal(size=(40, 42))
+    direction = (solve_direction_lp(gradient, H) if method == "reference"
+                 else solve_direction_lp(gradient, H, method=method))
+    assert direction.status == "failed"
+    assert "Time limit" in direction.message
+    np.testing.assert_array_equal(direction.d_lam, [0.0, 0.0])

@@ -108,7 +108,8 @@ def test_house_price_direction_is_the_published_one(house_lps):
 
 
 def test_reference_call_is_unchanged(monkeypatch):
-    # method="reference" with presolve=None must make exactly the original linprog call.
+    # method="reference" with presolve=None must make the original linprog call, with
+    # only HiGHS's time limit added (it changes nothing unless an LP would hang).
     calls = []
 
     def spy(c, **kwargs):
@@ -118,11 +119,12 @@ def test_reference_call_is_unchanged(monkeypatch):
     monkeypatch.setattr(direction_lp, "linprog", spy)
     gradient, H = _random_lp(0)
     solve_direction_lp(gradient, H)
-    assert set(calls[0]) == {"A_ub", "b_ub", "bounds", "method"}
+    assert set(calls[0]) == {"A_ub", "b_ub", "bounds", "method", "options"}
+    assert calls[0]["options"] == {"time_limit": direction_lp.LP_TIME_LIMIT}
     assert calls[0]["method"] == "highs"
     assert calls[0]["A_ub"].shape == (2 * H.shape[0], H.shape[1])
     solve_direction_lp(gradient, H, presolve=False)
-    assert calls[1]["options"] == {"presolve": False}
+    assert calls[1]["options"] == {"presolve": False, "time_limit": direction_lp.LP_TIME_LIMIT}
 
 
 def test_ranged_rows_are_passed_once(monkeypatch):
@@ -138,7 +140,7 @@ def test_ranged_rows_are_passed_once(monkeypatch):
     rows = seen["constraints"]
     assert rows.A.shape == H.shape
     np.testing.assert_array_equal(rows.lb, -rows.ub)
-    assert seen["options"] == {"presolve": False}
+    assert seen["options"] == {"presolve": False, "time_limit": direction_lp.LP_TIME_LIMIT}
     np.testing.assert_array_equal(seen["bounds"].ub, [HYPER_BOUND] * 2 + [PARAM_BOUND] * 6)
 
 

@@ -57,9 +57,6 @@ _ROUND_EPOCHS = 1000
 #: Active-set Newton steps tried after each round (about 1 ms each on house_price; the
 #: near-singular l2 ~ 0 corner needs 20-30 of them after the first round).
 _NEWTON_STEPS = 32
-#: Feature-sign steps after the first round, before LARS is tried: most searches that
-#: succeed there take a few; the long ones are left to LARS.
-_FIRST_NEWTON_STEPS = 8
 #: The converged solver's first try: this many epochs to find the support, then this
 #: many block-pivoting solves on it (benchmarks/bench_fits.py: most fits end there).
 _SUPPORT_EPOCHS = 20
@@ -458,10 +455,9 @@ def converged_solve(design: Design, alpha: float, beta: float, *, target_gap: fl
     on the support they give (``_block_pivot``): the exact minimiser in one or two
     Cholesky solves at most points, and from a warm start. Then, where that did not
     reach the target, rounds of coordinate descent (1000 epochs each, the kernel's
-    tolerance tightened by 100 per round), each followed by feature-sign Newton steps
-    (``_FIRST_NEWTON_STEPS`` after the first round, then ``_NEWTON_STEPS``); after the
-    first round the exact LARS path is tried once. Every candidate is judged by its gap;
-    the best one seen is returned.
+    tolerance tightened by 100 per round), each followed by feature-sign Newton steps;
+    after the first round the exact LARS path is tried once. Every candidate is judged
+    by its gap; the best one seen is returned.
 
     Parameters
     ----------
@@ -534,8 +530,7 @@ def converged_solve(design: Design, alpha: float, beta: float, *, target_gap: fl
         if consider(w.copy()):
             polish(w)
             break
-        steps = _NEWTON_STEPS if tried_lars else _FIRST_NEWTON_STEPS
-        if consider(_newton_on_support(design, w, alpha, beta, steps)):
+        if consider(_newton_on_support(design, w, alpha, beta, _NEWTON_STEPS)):
             break
         if not tried_lars:
             tried_lars = True

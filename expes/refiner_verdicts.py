@@ -8,7 +8,8 @@ where it beats hls on validation (Holm-adjusted paired Wilcoxon p < 0.05, more w
 losses) and where hls beats it (the "+" and "-" of the README's tables); the cells where
 each refiner has the lowest mean validation MSE; the cells where hls's test MSE differs
 significantly from the start's, better or worse; and the (run, sampler, refiner) cells,
-path excluded, whose mean validation MSE fell while the mean test MSE rose.
+path excluded, whose mean validation MSE fell while the mean test MSE rose; and the end
+points that did not reach the converged solver's gap.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def verdicts(comparisons: dict[str, pd.DataFrame]) -> str:
     overfit = (no_path.validation_change_mean < 0) & (no_path.test_change_mean > 0)
     lines.append(f"  validation fell while test rose in {int(overfit.sum())} of "
                  f"{len(no_path)} (run, sampler, refiner) cells, path excluded")
+    lines.append(f"  end points that did not reach the 1e-9 gap: {int(rows.unconverged.sum())}; "
+                 f"largest end-point gap {rows.fit_gap_max.max():.2g}")
     return "\n".join(lines)
 
 

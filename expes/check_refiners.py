@@ -212,7 +212,9 @@ def check_reference(out: Path, sheets, splits, resplit: bool,
         files = {min(splits): run_dir / "reference.json"}
     ok, lines = True, []
     for simulation, path in files.items():
-        reference = json.loads(path.read_text())["optimum"]
+        document = json.loads(path.read_text())
+        # a run document (key, checksum, "unit"), or the bare layout of earlier runs
+        reference = document.get("unit", document)["optimum"]
         begin = time.perf_counter()
         best, where, n_verified = fine_search(splits[simulation], reference)
         refit, _, converged = sklearn_fit(splits[simulation], reference["l1"], reference["l2"],

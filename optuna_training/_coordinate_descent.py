@@ -505,12 +505,14 @@ def converged_solve(design: Design, alpha: float, beta: float, *, target_gap: fl
         nonlocal epochs, best_w, best_gap, polished
         polished = True
         exact = _newton_on_support(design, point, alpha, beta, _NEWTON_STEPS)
-        if exact is not None and relative_duality_gap(design, exact, alpha, beta) <= _ROUNDING_BAND:
-            # The minimiser to linear-algebra rounding; a start that is "as good" only
-            # within the gap's rounding may still be 1e-7 away (a tiny warm step).
-            best_w, best_gap = exact, relative_duality_gap(design, exact, alpha, beta)
-            return
-        consider(exact, ties=True)
+        if exact is not None:
+            gap = relative_duality_gap(design, exact, alpha, beta)
+            if gap <= _ROUNDING_BAND:
+                # The minimiser to linear-algebra rounding; a start that is "as good" only
+                # within the gap's rounding may still be 1e-7 away (a tiny warm step).
+                best_w, best_gap = exact, gap
+                return
+            consider(exact, ties=True)
         tight = point.copy()
         epochs += _kernel(design, tight, alpha, beta, _POLISH_EPOCHS, 1e-18)
         consider(tight, ties=True)

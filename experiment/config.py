@@ -115,6 +115,12 @@ class RunConfig:
         return DEFAULT_BUDGET if self.budget is None else self.budget
 
     @property
+    def fixed_budget(self) -> int | None:
+        """Fits per refiner as a number; None under ``--budget hls`` (the HLS step's fits)."""
+        budget = self.effective_budget
+        return budget if isinstance(budget, int) else None
+
+    @property
     def effective_solver(self) -> str:
         """The solver the run uses ("sklearn" or "converged"; see ``solver``)."""
         if self.solver is not None:
@@ -211,4 +217,4 @@ class RunConfig:
             )
         check_counts(n_trials=self.n_trials, n_simulations=self.n_simulations,
                      n_samplers=len(self.samplers), n_refiners=len(set(self.refiners) - {"hls"}),
-                     budget=self.budget)
+                     budget=self.fixed_budget)

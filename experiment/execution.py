@@ -378,7 +378,7 @@ def _check_duration(
         samplers=list(config.samplers), n_units_per_sampler=per_sampler,
         n_trials=config.n_trials, fit_seconds=fit_seconds, line_search=config.line_search,
         hls_steps=config.hls_steps, n_refiners=n_refiners, workers=workers,
-        budget=config.effective_budget if config.refiners else None,
+        budget=config.fixed_budget if config.refiners else None,
     )
     growing = [s for s in per_sampler if guards.SAMPLER_COSTS.get(s, (0, 1))[1]]
     what = (f"{len(pending)} units of {config.n_trials} trials on {workers} worker(s), "

@@ -93,7 +93,7 @@ def check_counts(
             f"--simulations {n_simulations} is more than {MAX_SIMULATIONS:,}; use at most "
             f"{MAX_SIMULATIONS:,} (the paper uses 50)."
         )
-    if isinstance(budget, int) and budget > MAX_BUDGET:  # ("hls": as many as hls spent)
+    if budget is not None and budget > MAX_BUDGET:
         raise InputError(
             f"--budget {budget} is more than {MAX_BUDGET:,} fits per refiner: optuna-continue "
             "would run that many more trials and path would hold that many models; use at "
@@ -216,8 +216,6 @@ def estimate_seconds(
     -------
     seconds : float
     """
-    if not isinstance(budget, int):  # "hls": as many fits as the HLS step spends
-        budget = None
     hls = HLS_FITS.get(line_search, 95) * min(hls_steps, ESTIMATED_HLS_STEPS)
     refiner_fits = n_refiners * (hls if budget is None else budget)
     total = 0.0

@@ -15,15 +15,12 @@ import pytest
 from experiment.cli import main
 from experiment.comparison import COMPARISON_COLUMNS, comparison_table
 from hyper_local_search.refiners import REFINER_NAMES
+from tests.conftest import T_QUANTILE_RTOL
 
 #: t_(0.975) with 2 degrees of freedom, in closed form: Student's t with 2 degrees of
 #: freedom has F(t) = 1/2 + t / (2 sqrt(t^2 + 2)), so F(t) = 0.975 at
 #: t = sqrt(2 * 0.95^2 / (1 - 0.95^2)) = 4.3027 (the tables' 4.303).
 T_2 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))
-#: Student-t quantiles against their closed forms (scipy 1.14's are within 2e-11).
-T_RTOL = 1e-10
-
-
 def _frame(rows):
     columns = ["sampler", "simulation", "refiner", "val_mse", "test_mse", "start_val_mse",
                "start_test_mse", "fits", "budget"]
@@ -39,11 +36,11 @@ def test_means_use_student_t_and_changes_are_relative():
     ])
     row = comparison_table(frame, ["tpe"], ["hls"]).iloc[0]
     assert row.validation_mean == 10.0
-    assert row.validation_ci95 == pytest.approx(T_2 * 1.0 / math.sqrt(3), rel=T_RTOL)
+    assert row.validation_ci95 == pytest.approx(T_2 * 1.0 / math.sqrt(3), rel=T_QUANTILE_RTOL)
     # relative test changes -0.05, 0, +0.2: mean 0.05, sd sqrt(0.0175)
     assert row.test_change_mean == pytest.approx(0.05, rel=1e-12)
     assert row.test_change_ci95 == pytest.approx(T_2 * math.sqrt(0.0175) / math.sqrt(3),
-                                                 rel=T_RTOL)
+                                                 rel=T_QUANTILE_RTOL)
     assert (row.test_improved, row.test_worse) == (1, 1)
     assert (row.wins_vs_start, row.ties_vs_start, row.losses_vs_start) == (1, 1, 1)
     assert (row.fits_max, row.stopped_early, row.over_budget) == (5, 2, 0)
@@ -96,7 +93,7 @@ def test_reference_gaps_and_unconverged_counts():
     row = comparison_table(frame, ["grid"], ["x"]).iloc[0]
     # gaps 0, 1/4, 1/2: mean 1/4, sample sd 1/4
     assert row.reference_gap_mean == pytest.approx(0.25, rel=1e-12)
-    assert row.reference_gap_ci95 == pytest.approx(T_2 * 0.25 / math.sqrt(3), rel=T_RTOL)
+    assert row.reference_gap_ci95 == pytest.approx(T_2 * 0.25 / math.sqrt(3), rel=T_QUANTILE_RTOL)
     assert row.reference_gap_min == 0.0
     assert (row.unconverged, row.fit_gap_max) == (1, 3e-7)
     assert row.stopped_early == 0

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from tests.conftest import T_QUANTILE_RTOL
 from utils.statistics import mean_ci95
 
 
@@ -57,9 +58,6 @@ from utils.statistics import (  # noqa: E402
     wilcoxon_p_value,
 )
 
-#: Student-t quantiles against their closed forms (scipy 1.14's are within 2e-11).
-T_RTOL = 1e-10
-
 
 def test_mean_ci95_t_in_closed_form():
     # n = 2: Student's t with 1 degree of freedom is the Cauchy distribution, whose
@@ -67,10 +65,11 @@ def test_mean_ci95_t_in_closed_form():
     mean, ci95 = mean_ci95_t([1.0, 3.0])
     assert mean == 2.0
     assert ci95 == pytest.approx(math.tan(0.475 * math.pi) * math.sqrt(2.0) / math.sqrt(2.0),
-                                 rel=T_RTOL)
+                                 rel=T_QUANTILE_RTOL)
     # n = 3: 2 degrees of freedom, F(t) = 1/2 + t / (2 sqrt(t^2 + 2))
     t_2 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))
-    assert mean_ci95_t([2.0, 4.0, 6.0])[1] == pytest.approx(t_2 * 2.0 / math.sqrt(3), rel=T_RTOL)
+    assert mean_ci95_t([2.0, 4.0, 6.0])[1] == pytest.approx(t_2 * 2.0 / math.sqrt(3),
+                                                           rel=T_QUANTILE_RTOL)
     # wider than the paper's 1.96 interval
     assert mean_ci95_t([2.0, 4.0, 6.0])[1] > mean_ci95([2.0, 4.0, 6.0])[1]
     assert math.isnan(mean_ci95_t([5.0])[1])

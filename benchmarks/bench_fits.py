@@ -11,7 +11,8 @@ A. **One fit, four ways**, at points typical of a study, of an HLS step and of t
    kernel call (``_cd_fast.enet_coordinate_descent_gram``) with nothing around it.
    Median ms per fit, and how far each answer is from ``ElasticNet.fit``'s.
 B. **Warm vs cold, per solver and setting**: the same fits started from zero and from
-   the fit the caller would have at hand (a study: the previous trial's; an HLS line
+   the fit the caller would have at hand (a study: the previous trial's, or the nearest
+   trial's in (log l1, log l2) as ElasticNetStudy starts from; an HLS line
    search: the nearest step evaluated so far), on the trial sequences of a random and a
    TPE study and on the fast line search from the study's best model. Reported: the
    largest change of the validation MSE a warm start makes, against the solver's
@@ -19,7 +20,7 @@ B. **Warm vs cold, per solver and setting**: the same fits started from zero and
    the converged solver's relative gap 1e-9: 1e-8, hls_search's threshold), the time
    saved, and, for the line search, where a warm-started search ends.
 C. **Converged vs sklearn solver** on study-like point sets (each sampler's 100 trials,
-   converged fits warm-started from the previous trial as ElasticNetStudy does) and
+   converged fits warm-started from the nearest trial as ElasticNetStudy does) and
    HLS-like ones (the fast line search's points from each study's best model,
    warm-started from the nearest step as hls_step does): CPU of each, the ratio.
 
@@ -53,6 +54,7 @@ from hyper_local_search.line_search import fast_line_search
 from optuna_training.elastic_net import ElasticNetProblem, fit_elastic_net, mse
 from optuna_training.samplers import SAMPLER_NAMES
 from optuna_training.study import ElasticNetStudy
+from optuna_training.warm_start import NearestModels
 from utils.seeding import simulation_seeds
 
 #: (l1, l2): a TPE/QMC optimum, the paper's HLS start, a point of the HLS line, the
@@ -161,12 +163,15 @@ def line_points(problem, result):
     return lam0, step.direction.d_lam, [float(t) for t in step.line_search.steps if t != 0.0]
 
 
-def fit_chain(problem, points, warm: bool):
-    fits, previous = [], None
+def fit_chain(problem, points, start: str):
+    """Fit ``points`` in order, each "cold", from the "previous" fit or from the "nearest"
+    one in (log l1, log l2) (``NearestModels``, as ElasticNetStudy does)."""
+    fits, models = [], NearestModels()
     for l1, l2 in points:
-        start = previous.coef if (warm and previous is not None) else None
-        previous = problem.fit(l1, l2, coef_init=start)
-        fits.append(previous)
+        coef_init = {"cold": None, "previous": fits[-1].coef if fits else None,
+                     "nearest": models.nearest(l1, l2)}[start]
+        fits.append(problem.fit(l1, l2, coef_init=coef_init))
+        models.add(l1, l2, fits[-1].coef)
     return fits
 
 
@@ -198,10 +203,11 @@ def bench_warm(splits, n_trials: int, seed: int) -> None:
         problem = base.with_solver(solver)
         for sampler in ("random", "tpe"):
             points, result = study_points(base, sampler, seed, n_trials)
-            t_cold, cold = cpu(fit_chain, problem, points, False)
-            t_warm, warm = cpu(fit_chain, problem, points, True)
-            report(f"{sampler} study, previous trial", solver, problem, cold, warm,
-                   t_cold, t_warm)
+            t_cold, cold = cpu(fit_chain, problem, points, "cold")
+            for start in ("previous", "nearest"):
+                t_warm, warm = cpu(fit_chain, problem, points, start)
+                report(f"{sampler} study, {start} trial", solver, problem, cold, warm,
+                       t_cold, t_warm)
             lam0, d_lam, steps = line_points(base, result)
             start = problem.fit(result.l1, result.l2)
             t_cold, cold = cpu(fit_line, problem, lam0, d_lam, steps, start, False)
@@ -253,8 +259,8 @@ def bench_solvers(splits, n_trials: int, seed: int) -> None:
     totals = np.zeros(2)
     for sampler in SAMPLER_NAMES:
         points, result = study_points(sk, sampler, seed, n_trials)
-        t_sk, _ = cpu(fit_chain, sk, points, False)
-        t_cv, fits = cpu(fit_chain, cv, points, True)
+        t_sk, _ = cpu(fit_chain, sk, points, "cold")
+        t_cv, fits = cpu(fit_chain, cv, points, "nearest")
         totals += (t_sk, t_cv)
         print(f"{sampler + ' study':>18} {len(points):5d} {1e3 * t_sk:8.1f} {1e3 * t_cv:9.1f} "
               f"{t_cv / t_sk:6.2f} {sum(not f.converged for f in fits):7d} "

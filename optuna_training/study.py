@@ -12,6 +12,7 @@ import optuna
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem, mse
 from optuna_training.samplers import make_sampler
 from optuna_training.search_space import PAPER_SPACE, SearchSpace
+from optuna_training.warm_start import NearestModels
 
 __all__ = [
     "ElasticNetStudy",
@@ -80,8 +81,9 @@ class ElasticNetStudy:
     ----------
     problem : ElasticNetProblem
         Training and validation splits and the solver of every trial's fit. With the
-        "converged" solver each fit starts from the previous trial's model (the same
-        minimiser, found faster); with "sklearn" every fit is cold, as the authors'.
+        "converged" solver each fit starts from the model of the trial nearest to it in
+        (log l1, log l2) (the same minimiser, found faster; ``NearestModels``); with
+        "sklearn" every fit is cold, as the authors'.
     sampler : {"grid", "random", "tpe", "qmc"}
     n_trials : int
         Trials the study is planned for (sets the grid's resolution), at least 1.
@@ -115,7 +117,7 @@ class ElasticNetStudy:
         self._problem, self._test = problem, test
         self.history: list[Incumbent] = []
         self.best_fit: ElasticNetFit | None = None
-        self._previous: ElasticNetFit | None = None
+        self._models = NearestModels()
         self._last_trials: list[tuple[float, float, ElasticNetFit]] = []
         self.study = optuna.create_study(
             direction="minimize",
@@ -126,9 +128,10 @@ class ElasticNetStudy:
         problem, space = self._problem, self.space
         l1 = trial.suggest_float("l1", space.low, space.high, log=space.log)
         l2 = trial.suggest_float("l2", space.low, space.high, log=space.log)
-        warm = self._previous.coef if (problem.solver.warm_start and self._previous) else None
+        warm = self._models.nearest(l1, l2) if problem.solver.warm_start else None
         fit = problem.fit(l1, l2, coef_init=warm)
-        self._previous = fit
+        if problem.solver.warm_start:
+            self._models.add(l1, l2, fit.coef)
         self._last_trials.append((l1, l2, fit))
         val_mse = problem.val_mse(fit)
         if not self.history or val_mse < self.history[-1].val_mse:

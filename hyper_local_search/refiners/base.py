@@ -25,6 +25,7 @@ import numpy as np
 
 from optuna_training.elastic_net import ElasticNetFit, ElasticNetProblem
 from optuna_training.search_space import SearchSpace
+from optuna_training.warm_start import NearestModels
 
 __all__ = [
     "HYPERPARAMETER_FLOOR",
@@ -88,10 +89,13 @@ class RefinerStart:
 class BudgetedObjective:
     """Validation MSE of the elastic net at (l1, l2), at most ``budget`` fits.
 
-    ``evaluate(l1, l2)`` fits (from ``coef_init`` if given, else cold) and returns
-    the validation MSE; hyperparameters are clipped at HYPERPARAMETER_FLOOR first. The
-    start counts as evaluated (no fit). ``best`` is the lowest validation MSE seen and
-    its point; ``path`` lists every evaluated point in order as (l1, l2, val_mse).
+    ``evaluate(l1, l2)`` fits and returns the validation MSE; hyperparameters are
+    clipped at HYPERPARAMETER_FLOOR first. A fit starts from ``coef_init`` if given;
+    otherwise, where the solver's answer does not depend on its start (the converged
+    solver), from the model evaluated nearest to (l1, l2) (``NearestModels``), and cold
+    under scikit-learn's tol = 1e-4 (where a start would move the answer). The start
+    counts as evaluated (no fit). ``best`` is the lowest validation MSE seen and its
+    point; ``path`` lists every evaluated point in order as (l1, l2, val_mse).
     """
 
     start: RefinerStart
@@ -103,6 +107,9 @@ class BudgetedObjective:
         start_val = s.problem.val_mse(s.fit)
         self.best_l1, self.best_l2, self.best_fit, self.best_val = s.l1, s.l2, s.fit, start_val
         self.path.append((s.l1, s.l2, start_val))
+        self._models = NearestModels()
+        if s.problem.solver.warm_start:
+            self._models.add(s.l1, s.l2, s.fit.coef)
 
     @property
     def remaining(self) -> int:
@@ -117,6 +124,8 @@ class BudgetedObjective:
         """The elastic net at (l1, l2) (clipped at the floor), counted and recorded."""
         self.count_external_fit()
         l1, l2 = max(float(l1), HYPERPARAMETER_FLOOR), max(float(l2), HYPERPARAMETER_FLOOR)
+        if coef_init is None:
+            coef_init = self._models.nearest(l1, l2)
         fit = self.start.problem.fit(l1, l2, coef_init=coef_init)
         self.record(l1, l2, fit)
         return fit
@@ -129,6 +138,8 @@ class BudgetedObjective:
         """
         val = self.start.problem.val_mse(fit)
         self.path.append((l1, l2, val))
+        if self.start.problem.solver.warm_start:
+            self._models.add(l1, l2, fit.coef)
         if val < self.best_val:
             self.best_l1, self.best_l2, self.best_fit, self.best_val = l1, l2, fit, val
         return val

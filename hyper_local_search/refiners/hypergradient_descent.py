@@ -7,7 +7,7 @@ u = (log l1, log l2), evaluated at each accepted model (it costs no fit). Each i
 
 1. computes g = dF/du at the current model (F the validation MSE);
 2. backtracks from the step size eta: trial u' = u - eta g projected on [log floor,
-   log ceiling] (HYPERPARAMETER_FLOOR, HYPERPARAMETER_CEILING), one cold fit per trial,
+   log ceiling] (HYPERPARAMETER_FLOOR, HYPERPARAMETER_CEILING), one fit per trial,
    accepted when it satisfies Armijo's condition on the step actually taken,
    F(u') <= F(u) + c g . (u' - u), c = ARMIJO_C; otherwise eta is halved;
 3. after an acceptance, the next iteration starts from 2 eta (so the step can grow back
@@ -20,14 +20,16 @@ active weight: status "zero_gradient"), or when a trial would move u by less tha
 ``min_step`` (1e-3 natural-log units, i.e. 0.1 %: below the resolution of the loss at
 scikit-learn's tol = 1e-4; status "converged").
 
-Cold fits, deliberately. A warm start from the current model's coefficients would save
-coordinate-descent epochs, but at tol = 1e-4 the validation MSE of a warm-started fit
-differs from the cold one by ~1e-5 relative and depends on the path that led there, which
-is the size of the decreases Armijo compares late in a search; cold fits make F a
-deterministic function of (l1, l2) and the end model exactly the cold fit at the end
-point. The hypergradient holds while the active set is locally constant and is only as
-accurate as the fit's stationarity (tol = 1e-4): Armijo's test on true refits is what
-keeps the descent honest.
+Cold fits under scikit-learn's tol = 1e-4, deliberately. A warm start from the current
+model's coefficients would save coordinate-descent epochs, but at that tolerance the
+validation MSE of a warm-started fit differs from the cold one by ~1e-5 relative and
+depends on the path that led there, which is the size of the decreases Armijo compares
+late in a search; cold fits make F a deterministic function of (l1, l2) and the end
+model exactly the cold fit at the end point. The converged solver's answer does not
+depend on its start (validation MSE to ~1e-10), so there each trial starts from the model
+evaluated nearest to it (``BudgetedObjective``). The hypergradient holds while the
+active set is locally constant and is only as accurate as the fit's stationarity
+(tol = 1e-4): Armijo's test on true refits is what keeps the descent honest.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def log_hypergradient(start: RefinerStart, fit: ElasticNetFit, l1: float, l2: fl
 
 
 def _fit(objective: BudgetedObjective, l1: float, l2: float) -> tuple[ElasticNetFit, float]:
-    """One counted, recorded cold fit at (l1, l2): the model and its validation MSE."""
+    """One counted, recorded fit at (l1, l2): the model and its validation MSE."""
     fit = objective.fit(l1, l2)
     return fit, objective.start.problem.val_mse(fit)
 

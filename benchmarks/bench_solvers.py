@@ -6,7 +6,8 @@ machine slows both alike):
 - ``fits``: the same (l1, l2) points fitted by both solvers: 50 points uniform in the
   paper's box [1e-10, 1]^2 and 50 log-uniform in [1e-4, 1e4]^2 (what the Optuna studies
   sample), in random order; "sklearn" cold (as the runs fit), "converged" both cold and
-  warm-started from the previous point's model (as a study fits, trial after trial).
+  warm-started from the model of the nearest point fitted before it (as a study fits,
+  trial after trial: ``NearestModels``).
 - ``units``: whole refiner units (an Optuna study of 100 trials, the HLS step and the six
   refiners at 50 fits each) run with ``--solver sklearn`` and ``--solver converged``.
 
@@ -30,6 +31,7 @@ from datasets.registry import load_dataset
 from experiment.config import RunConfig
 from experiment.unit import make_problem, run_unit
 from hyper_local_search.refiners import REFINER_NAMES
+from optuna_training.warm_start import NearestModels
 from utils.seeding import simulation_seeds
 
 
@@ -41,7 +43,7 @@ def bench_fits(name: str, n_points: int, seed: int) -> None:
                         10.0 ** rng.uniform(-4, 4, size=(n_points - n_points // 2, 2))])
     points = points[rng.permutation(len(points))]
     seconds = {"sklearn": 0.0, "converged cold": 0.0, "converged warm": 0.0}
-    stalled, worst_gap, previous = 0, 0.0, None
+    stalled, worst_gap, models = 0, 0.0, NearestModels()
     for l1, l2 in points:
         begin = time.perf_counter()
         sklearn.fit(l1, l2)
@@ -50,9 +52,9 @@ def bench_fits(name: str, n_points: int, seed: int) -> None:
         fit = converged.fit(l1, l2)
         seconds["converged cold"] += time.perf_counter() - begin
         begin = time.perf_counter()
-        warm = converged.fit(l1, l2, coef_init=None if previous is None else previous.coef)
+        warm = converged.fit(l1, l2, coef_init=models.nearest(l1, l2))
         seconds["converged warm"] += time.perf_counter() - begin
-        previous = warm
+        models.add(l1, l2, warm.coef)
         stalled += (not fit.converged) + (not warm.converged)
         worst_gap = max(worst_gap, fit.gap, warm.gap)
     base = seconds["sklearn"]

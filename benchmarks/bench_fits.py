@@ -168,10 +168,14 @@ def fit_chain(problem, points, start: str):
     one in (log l1, log l2) (``NearestModels``, as ElasticNetStudy does)."""
     fits, models = [], NearestModels()
     for l1, l2 in points:
-        coef_init = {"cold": None, "previous": fits[-1].coef if fits else None,
-                     "nearest": models.nearest(l1, l2)}[start]
+        coef_init = None
+        if start == "previous" and fits:
+            coef_init = fits[-1].coef
+        elif start == "nearest":
+            coef_init = models.nearest(l1, l2)
         fits.append(problem.fit(l1, l2, coef_init=coef_init))
-        models.add(l1, l2, fits[-1].coef)
+        if start == "nearest":
+            models.add(l1, l2, fits[-1].coef)
     return fits
 
 

@@ -108,8 +108,7 @@ class BudgetedObjective:
         self.best_l1, self.best_l2, self.best_fit, self.best_val = s.l1, s.l2, s.fit, start_val
         self.path.append((s.l1, s.l2, start_val))
         self._models = NearestModels()
-        if s.problem.solver.warm_start:
-            self._models.add(s.l1, s.l2, s.fit.coef)
+        self._models.add(s.l1, s.l2, s.fit.coef)
 
     @property
     def remaining(self) -> int:
@@ -124,7 +123,7 @@ class BudgetedObjective:
         """The elastic net at (l1, l2) (clipped at the floor), counted and recorded."""
         self.count_external_fit()
         l1, l2 = max(float(l1), HYPERPARAMETER_FLOOR), max(float(l2), HYPERPARAMETER_FLOOR)
-        if coef_init is None:
+        if coef_init is None and self.start.problem.solver.warm_start:
             coef_init = self._models.nearest(l1, l2)
         fit = self.start.problem.fit(l1, l2, coef_init=coef_init)
         self.record(l1, l2, fit)
@@ -138,8 +137,7 @@ class BudgetedObjective:
         """
         val = self.start.problem.val_mse(fit)
         self.path.append((l1, l2, val))
-        if self.start.problem.solver.warm_start:
-            self._models.add(l1, l2, fit.coef)
+        self._models.add(l1, l2, fit.coef)
         if val < self.best_val:
             self.best_l1, self.best_l2, self.best_fit, self.best_val = l1, l2, fit, val
         return val
